@@ -1,0 +1,1 @@
+"""Prefect flows for thresher. Flows only wire library calls; all logic is in ``thresher``."""

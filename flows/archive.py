@@ -1,0 +1,55 @@
+"""``archive_corpus``: raw pages in RAW_DIR to a published run in OUT_DIR.
+
+Reads like the data flow in DESIGN.md: discover → clean shards (read, decode, strip, rows,
+staged Parquet) → publish (move into datasets, manifest last). Each task is one library call
+on a batch of pages: a task run costs milliseconds of orchestration, so tasks never work on
+one page at a time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.runtime import flow_run
+
+from thresher import archive, pipeline, sources
+from thresher.config import Config
+from thresher.pipeline import RunContext
+from thresher.sources import RawInput
+
+
+@task(name="discover-inputs", cache_policy=NO_CACHE)
+def discover_inputs(raw_dir: str) -> list[RawInput]:
+    return sources.discover(raw_dir)
+
+
+@task(name="known-doc-ids", cache_policy=NO_CACHE)
+def known_doc_ids(out_dir: str) -> frozenset[str]:
+    return archive.known_doc_ids(out_dir)
+
+
+@task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
+def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int, known: frozenset[str]) -> dict:
+    return archive.stage_shard(out_dir, ctx.run_id, index, pipeline.clean_shard(raw_dir, items, ctx, known))
+
+
+@task(name="publish-run", cache_policy=NO_CACHE)
+def publish_run(out_dir: str, ctx: RunContext, raw_dir: str, seen: int, shards: list[dict]) -> dict:
+    return archive.publish(out_dir, ctx, raw_dir, seen, shards, datetime.now(timezone.utc).isoformat())
+
+
+@flow(name="archive_corpus", log_prints=False)
+def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 500) -> dict:
+    """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
+    logger = get_run_logger()
+    ctx = pipeline.new_run(Config(shard_size=shard_size), flow_run_id=str(flow_run.id) if flow_run.id else None)
+    inputs = discover_inputs(raw_dir)
+    known = known_doc_ids(out_dir)
+    batches = pipeline.shard(inputs, ctx.config.shard_size)
+    logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
+    futures = [clean_shard.submit(raw_dir, out_dir, batch, ctx, i, known) for i, batch in enumerate(batches)]
+    manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), [f.result() for f in futures])
+    logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])
+    return manifest

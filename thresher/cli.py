@@ -1,0 +1,129 @@
+"""The ``thresher`` command: run the archive flow, and look inside what it does.
+
+Commands are thin: they parse arguments, call the flow or a library function, and print.
+Prefect is imported only by ``thresher run`` (inside the command), so ``thresher rules`` or
+``thresher clean`` start instantly and ``import thresher`` never loads Prefect.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from thresher import __version__
+
+app = typer.Typer(
+    help="thresher: scraped news pages in, a clean, deduplicated, auditable Parquet archive out.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"thresher {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """Exit codes: 0 success, 1 the run or check failed, 2 bad usage."""
+
+
+@app.command()
+def run(
+    raw_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder of raw pages (searched recursively)."),
+    out_dir: Path = typer.Argument(..., help="Archive folder; created if missing."),
+    shard_size: int = typer.Option(500, min=1, help="Pages per task: the unit of parallel work."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run manifest as JSON."),
+) -> None:
+    """Archive RAW_DIR into OUT_DIR with the Prefect flow `archive_corpus`.
+
+    Runs on an embedded, temporary Prefect server unless PREFECT_API_URL points at one.
+    Pages already archived (same path, same bytes) are skipped.
+
+    Example: thresher run raw clean
+    """
+    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from flows.archive import archive_corpus
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = archive_corpus(raw_dir=str(raw_dir), out_dir=str(out_dir), shard_size=shard_size)
+    if as_json:
+        sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
+        return
+    table = Table(title=f"run {manifest['run_id']}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for key, value in manifest["inputs"].items():
+        table.add_row(f"inputs {key}", str(value))
+    for key, value in manifest["counts"].items():
+        table.add_row(key, str(value))
+    for key, value in manifest["rejects_per_reason"].items():
+        table.add_row(f"  rejected: {key}", str(value))
+    console.print(table)
+    console.print(f"manifest: {out_dir / 'runs' / (manifest['run_id'] + '.json')}")
+
+
+@app.command()
+def rules() -> None:
+    """List the boilerplate rules in the order they run, with what each removes and why it is safe.
+
+    Example: thresher rules
+    """
+    from thresher.boilerplate import DEFAULT_RULES, REGISTRY
+
+    for name in DEFAULT_RULES:
+        rule = REGISTRY[name]
+        console.print(f"[bold]{rule.qualified}[/bold]")
+        console.print("    " + rule.doc.replace("\n", "\n    ") + "\n")
+
+
+@app.command()
+def clean(
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A text dump (.txt or .txt.gz)."),
+    as_json: bool = typer.Option(False, "--json", help="Print text, metadata and removals as JSON."),
+) -> None:
+    """Clean one text dump and show what each rule removed (nothing is written).
+
+    Example: thresher clean raw/001_3c8e0fc09b8af7fa.txt
+    """
+    from thresher.config import Config
+    from thresher.records import Reject
+    from thresher.sources import RawInput, input_format, read_input
+    from thresher.textdump import clean_dump
+
+    cfg = Config()
+    item = RawInput(path.name, input_format(path.name) or "txt")
+    raw = read_input(path.parent, item, cfg.max_bytes)
+    outcome = raw if isinstance(raw, Reject) else clean_dump(raw.data, cfg)
+    if isinstance(outcome, Reject):
+        console.print(f"[red]rejected[/red]: {outcome.reason}: {outcome.detail}")
+        raise typer.Exit(1)
+    if as_json:
+        data = {k: v for k, v in outcome.__dict__.items() if k != "removed"}
+        data["removed"] = [r.__dict__ for r in outcome.removed]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+        return
+    console.print(f"[bold]title[/bold]: {outcome.title}")
+    console.print(f"[bold]authors[/bold]: {list(outcome.authors)}  [bold]agency[/bold]: {outcome.source_agency}")
+    console.print(f"[bold]published_at[/bold]: {outcome.published_at}  [bold]language[/bold]: {outcome.language}")
+    console.print("\n[bold]text[/bold]:")
+    console.print(outcome.text, markup=False, highlight=False)
+    console.print("\n[bold]removed[/bold]:")
+    for r in outcome.removed:
+        console.print(f"  line {r.line:>4}  {r.rule:<22} {r.text[:100]}", markup=False, highlight=False)
+
+
+if __name__ == "__main__":
+    app()

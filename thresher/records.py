@@ -1,0 +1,115 @@
+"""The shapes of everything thresher writes, defined once.
+
+Each output dataset has one pyarrow schema here, and every field carries a description in
+its metadata. The writer uses these schemas, ``verify`` checks files against them, and a test
+checks that the README's column tables say the same thing. Identifiers are derived from
+content and location only, so two runs over the same input give the same ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+REJECT_REASONS: dict[str, str] = {
+    "empty": "the input holds no bytes other than whitespace",
+    "not_text": "the bytes are binary (NUL or control bytes), not a text page",
+    "decode_error": "no encoding decodes the bytes as text",
+    "too_large": "the input is larger than the configured max_bytes",
+    "truncated_archive": "a compressed input ends early or is corrupt",
+    "unreadable": "the file could not be read (permissions, vanished mid-run, I/O error)",
+    "no_content": "nothing of the page is left after boilerplate removal",
+    "internal_error": "a bug in thresher while processing the page (traceback in the log)",
+}
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Why a page did not become an article: a value, never ``None`` or a swallowed error."""
+
+    reason: str
+    detail: str
+
+    def __post_init__(self) -> None:
+        if self.reason not in REJECT_REASONS:
+            raise ValueError(f"unknown reject reason {self.reason!r}")
+
+
+def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable, metadata={"description": doc})
+
+
+TS = pa.timestamp("us", tz="UTC")
+
+REMOVAL_TYPE = pa.struct(
+    [
+        _f("rule", pa.string(), "rule that removed the span, with its version (`teaser_block@1`)"),
+        _f("line", pa.int32(), "0-based line number in the normalised input"),
+        _f("start", pa.int32(), "start offset (characters) of the span in the normalised input"),
+        _f("end", pa.int32(), "end offset (exclusive) of the span in the normalised input"),
+        _f("text", pa.string(), "the removed text"),
+    ]
+)
+
+_PROVENANCE = [
+    _f("doc_id", pa.string(), "stable id: hash of source_path and raw_sha256", nullable=False),
+    _f("source_path", pa.string(), "path of the input relative to RAW_DIR", nullable=False),
+    _f("raw_sha256", pa.string(), "sha256 of the input's raw bytes (null if unreadable)"),
+    _f("raw_bytes", pa.int64(), "size of the raw input in bytes (null if unreadable)"),
+    _f("input_format", pa.string(), "kind of input: txt, txt.gz"),
+    _f("processed_at", TS, "when this run processed the input", nullable=False),
+    _f("pipeline_version", pa.string(), "thresher version that wrote the row", nullable=False),
+    _f("config_sha256", pa.string(), "sha256 of the run's config, rule versions and patterns", nullable=False),
+    _f("flow_run_id", pa.string(), "Prefect flow run id (null when run without Prefect)"),
+]
+
+ARTICLES_SCHEMA = pa.schema(
+    _PROVENANCE[:2]
+    + [
+        _f("source_url", pa.string(), "URL of the page, from the sidecar (null if unknown)"),
+        _f("site", pa.string(), "site name, from the sidecar or the URL's host (null if unknown)"),
+        _f("title", pa.string(), "headline; null when the page has none"),
+        _f("authors", pa.list_(pa.string()), "authors from bylines and credit lines"),
+        _f("credits", pa.list_(pa.string()), "credit lines removed from the text (story, photos, translation)"),
+        _f("source_agency", pa.string(), "news agency named as the source (`Source: VNA`, a closing `AFP`)"),
+        _f("published_at", TS, "publication time from a date line or the sidecar (null if unknown)"),
+        _f("language", pa.string(), "ISO 639-1 code detected from the text (py3langid)"),
+        _f("text", pa.string(), "cleaned article body, paragraphs separated by a blank line", nullable=False),
+        _f("word_count", pa.int32(), "number of whitespace-separated words in text", nullable=False),
+        _f("encoding", pa.string(), "encoding used to decode the raw bytes", nullable=False),
+        _f("fetched_at", TS, "when the page was fetched"),
+        _f("fetched_at_source", pa.string(), "where fetched_at came from: sidecar or file_mtime"),
+        _f("extractor", pa.string(), "what produced the text before the rules: textdump@1", nullable=False),
+        _f("removed", pa.list_(REMOVAL_TYPE), "every span removed from the input, with the rule that removed it"),
+    ]
+    + _PROVENANCE[2:]
+)
+
+REJECTS_SCHEMA = pa.schema(
+    _PROVENANCE[:2]
+    + [
+        _f("stage", pa.string(), "stage that rejected the input: read, decode, clean", nullable=False),
+        _f("reason", pa.string(), "one of the documented reject reasons", nullable=False),
+        _f("detail", pa.string(), "a short human-readable explanation"),
+    ]
+    + _PROVENANCE[2:]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {"articles": ARTICLES_SCHEMA, "rejects": REJECTS_SCHEMA}
+
+
+def sha256_hex(data: bytes) -> str:
+    """Hex sha256 of bytes: the content address of a raw input."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def make_doc_id(source_path: str, raw_sha256: str | None) -> str:
+    """A short, stable id for one input: the same file with the same bytes gets the same id.
+
+    20 hex characters (80 bits) keep collisions negligible for billions of pages while staying
+    readable in a terminal.
+    """
+    key = f"{source_path}\0{raw_sha256 or ''}".encode("utf-8", "surrogateescape")
+    return hashlib.sha256(key).hexdigest()[:20]
