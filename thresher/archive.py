@@ -170,6 +170,8 @@ def publish(
     tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
     os.replace(tmp, runs / f"{ctx.run_id}.json")
     shutil.rmtree(stage, ignore_errors=True)
+    if stage.parent.is_dir() and not any(stage.parent.iterdir()):
+        stage.parent.rmdir()
     return manifest
 
 

@@ -441,7 +441,7 @@ _DATE_SHAPE = re.compile(r"\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}|\d{1,2}[:h]\d{2}|\b
 def date_line_value(text: str, p: Patterns) -> str | None:
     """If ``text`` is only a date/time (with an optional "Published"/"Updated" label), return
     the date part; else None. Needs a digit and a month name or a date/time shape."""
-    if word_count(text) > 14 or not any(c.isdigit() for c in text):
+    if word_count(text) > 20 or not any(c.isdigit() for c in text):
         return None
     body = p.date_label.sub("", text, count=1) if p.date_label.match(text) else text
     tokens = re.findall(r"[^\s]+", body)
@@ -461,32 +461,11 @@ def date_line_value(text: str, p: Patterns) -> str | None:
     return None
 
 
-def parse_date(text: str) -> str | None:
-    """ISO-8601 UTC timestamp for a date line, or None; multilingual through dateparser.
-
-    Numeric dates are read day-first (most of the world) unless the line uses a 12-hour
-    clock, the mark of US sites, which write month-first.
-    """
-    import dateparser  # heavy import, only needed when a page has a date line
-
-    us_clock = re.search(r"\b[ap]\.?m\b", text, re.IGNORECASE)
-    parsed = dateparser.parse(
-        text,
-        settings={
-            "RETURN_AS_TIMEZONE_AWARE": True,
-            "TO_TIMEZONE": "UTC",
-            "PREFER_DAY_OF_MONTH": "first",
-            "DATE_ORDER": "MDY" if us_clock else "DMY",
-        },
-    )
-    return parsed.isoformat() if parsed else None
-
-
 @rule("date_line")
 def date_line(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     """Lines that are only a date or time ("Published March 3, 2025 10:42 a.m. ET",
-    "Veröffentlicht am 03.03.2025, 18:00 Uhr", "5 hours ago"). The first becomes
-    ``published_at``.
+    "Veröffentlicht am 03.03.2025, 18:00 Uhr", "5 hours ago"). The first one's date is kept
+    as ``published_at_text``, which the extractor parses into ``published_at``.
 
     Every word must be a date word, a number or a label, so a sentence that contains a date
     ("On March 3, 2025, the court ruled.") stays.
@@ -497,14 +476,7 @@ def date_line(lines: Sequence[Line], p: Patterns) -> RuleOutput:
         if value is None:
             continue
         out.drop(line)
-        if "published_at_text" not in out.meta:
-            out.meta["published_at_text"] = value
-            # "5 hours ago" has no fixed meaning in an archive: keep it as text only, so a
-            # record never depends on the clock of the run that cleaned it.
-            relative = {"ago", "yesterday", "today", "il", "vor", "hace", "lalu", "trước"}
-            parsed = None if relative & set(value.casefold().split()) else parse_date(value)
-            if parsed:
-                out.meta["published_at"] = parsed
+        out.meta.setdefault("published_at_text", value)
     return out
 
 
@@ -765,11 +737,11 @@ DEFAULT_RULES: tuple[str, ...] = (
     "repeated_line",
     "byline",
     "date_line",
+    "end_marker",
     "agency_signoff",
     "signoff_name",
     "tail_links",
     "author_bio",
-    "end_marker",
     "leading_chrome",
     "headline",
     "byline_block",

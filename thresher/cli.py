@@ -90,6 +90,18 @@ def rules() -> None:
 
 
 @app.command()
+def schema() -> None:
+    """Print the column tables of every dataset, as Markdown (the README's tables come from here).
+
+    Example: thresher schema
+    """
+    from thresher.records import SCHEMAS, schema_markdown
+
+    for name in SCHEMAS:
+        sys.stdout.write(f"### `{name}/`\n\n{schema_markdown(name)}\n\n")
+
+
+@app.command()
 def clean(
     path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A text dump (.txt or .txt.gz)."),
     as_json: bool = typer.Option(False, "--json", help="Print text, metadata and removals as JSON."),
@@ -100,13 +112,14 @@ def clean(
     """
     from thresher.config import Config
     from thresher.records import Reject
-    from thresher.sources import RawInput, input_format, read_input
+    from thresher.sources import RawInput, content_bytes, input_format, read_input
     from thresher.textdump import clean_dump
 
     cfg = Config()
     item = RawInput(path.name, input_format(path.name) or "txt")
     raw = read_input(path.parent, item, cfg.max_bytes)
-    outcome = raw if isinstance(raw, Reject) else clean_dump(raw.data, cfg)
+    data = raw if isinstance(raw, Reject) else content_bytes(item, raw, cfg.max_bytes)
+    outcome = data if isinstance(data, Reject) else clean_dump(data, cfg)
     if isinstance(outcome, Reject):
         console.print(f"[red]rejected[/red]: {outcome.reason}: {outcome.detail}")
         raise typer.Exit(1)

@@ -10,10 +10,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from thresher.boilerplate import DEFAULT_RULES, REGISTRY
 from thresher.patterns import load_patterns
+
+
+_EXECUTION_ONLY = {"shard_size"}
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,6 @@ class Config:
     max_bytes: int = 20 * 1024 * 1024
     min_words: int = 1
     shard_size: int = 500
-    extra: tuple[tuple[str, str], ...] = field(default=())
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.rules if name not in REGISTRY]
@@ -47,6 +49,11 @@ class Config:
 
     @property
     def sha256(self) -> str:
-        """Stable hash of the settings and rule versions (key order and spacing fixed)."""
-        blob = json.dumps(self.as_dict(), sort_keys=True, separators=(",", ":"))
+        """Stable hash of what shapes a record: settings, rule versions, phrase tables.
+
+        How the work is split (``shard_size``) does not change any record, so it is left out:
+        the same pages cleaned with other shard sizes carry the same ``config_sha256``.
+        """
+        content = {k: v for k, v in self.as_dict().items() if k not in _EXECUTION_ONLY}
+        blob = json.dumps(content, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()

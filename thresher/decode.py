@@ -63,8 +63,13 @@ def decode_bytes(data: bytes, declared: str | None = None) -> Decoded | Reject:
             return Decoded(data.decode(name), name)
         except (LookupError, UnicodeDecodeError):
             pass
-    best = from_bytes(data).best()
-    if best is None:
+    matches = list(from_bytes(data))
+    if not matches:
         return Reject("decode_error", "no encoding decodes these bytes as text")
-    name = codecs.lookup(best.encoding).name
+    best = matches[0]
+    # Short Western pages look alike in every Latin code page and detection picks among the
+    # equally plausible ones almost at random; windows-1252 is what such pages are in practice
+    # (and what browsers assume for a latin-1 label), so it wins a tie.
+    tie = [m for m in matches if m.chaos <= best.chaos and codecs.lookup(m.encoding).name == "cp1252"]
+    name = codecs.lookup((tie[0] if tie else best).encoding).name
     return Decoded(data.decode(name, errors="replace"), name)

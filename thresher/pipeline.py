@@ -22,7 +22,7 @@ import pyarrow as pa
 from thresher import __version__
 from thresher.config import Config
 from thresher.records import ARTICLES_SCHEMA, REJECTS_SCHEMA, Reject, make_doc_id
-from thresher.sources import RawBytes, RawInput, read_input
+from thresher.sources import RawBytes, RawInput, content_bytes, read_input
 from thresher.textdump import Extracted, clean_dump
 
 log = logging.getLogger(__name__)
@@ -138,11 +138,16 @@ def process_input(
     with the same bytes is already archived, ``("skipped", None)``. Never raises."""
     raw = read_input(raw_dir, item, ctx.config.max_bytes)
     if isinstance(raw, Reject):
+        if make_doc_id(item.source_path, None) in known_ids:
+            return "skipped", None
         return "rejects", reject_row(item, None, raw, "read", ctx)
     if make_doc_id(item.source_path, raw.raw_sha256) in known_ids:
         return "skipped", None
+    data = content_bytes(item, raw, ctx.config.max_bytes)
+    if isinstance(data, Reject):
+        return "rejects", reject_row(item, raw, data, "read", ctx)
     try:
-        outcome = clean_dump(raw.data, ctx.config)
+        outcome = clean_dump(data, ctx.config)
     except Exception:  # a bug, not bad input: keep the page accounted for and the run going
         log.exception("internal error on %s", item.source_path)
         detail = traceback.format_exc(limit=3).strip().splitlines()[-1]

@@ -113,3 +113,21 @@ def make_doc_id(source_path: str, raw_sha256: str | None) -> str:
     """
     key = f"{source_path}\0{raw_sha256 or ''}".encode("utf-8", "surrogateescape")
     return hashlib.sha256(key).hexdigest()[:20]
+
+
+def _type_name(field: pa.Field) -> str:
+    if pa.types.is_list(field.type) and pa.types.is_struct(field.type.value_type):
+        inner = ", ".join(f.name for f in field.type.value_type)
+        return f"list<struct<{inner}>>"
+    if pa.types.is_list(field.type):
+        return f"list<{field.type.value_type}>"
+    return str(field.type)
+
+
+def schema_markdown(name: str) -> str:
+    """The README table of one dataset, generated from its schema (the README must match)."""
+    rows = ["| column | type | description |", "|---|---|---|"]
+    for f in SCHEMAS[name]:
+        kind = _type_name(f) + ("" if f.nullable else ", not null")
+        rows.append(f"| `{f.name}` | {kind} | {f.metadata[b'description'].decode()} |")
+    return "\n".join(rows)

@@ -8,7 +8,6 @@ before a byte is decompressed into memory, and every failure is returned as a
 
 from __future__ import annotations
 
-import gzip
 import json
 import logging
 import os
@@ -36,10 +35,10 @@ class RawInput:
 
 @dataclass(frozen=True)
 class RawBytes:
-    """The bytes of an input (decompressed if it was gzip) and the facts about the file."""
+    """The bytes of an input file as stored (still compressed if .gz) and facts about it."""
 
     data: bytes
-    raw_sha256: str  # of the file's bytes as stored (compressed if .gz): what an auditor re-hashes
+    raw_sha256: str  # of the bytes as stored: what an auditor re-hashes
     raw_bytes: int
     mtime: datetime
 
@@ -97,11 +96,12 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
                 continue
             rel = path.relative_to(root).as_posix()
             found.append(RawInput(rel, kind, read_sidecar(path)))
-    return found
+    return sorted(found, key=lambda item: item.source_path)
 
 
 def read_input(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> RawBytes | Reject:
-    """Read (and for ``.gz`` decompress) one input, within ``max_bytes`` of content."""
+    """Read one input's stored bytes, within ``max_bytes`` on disk; decompress with
+    :func:`content_bytes`. Split in two so that a corrupt archive still gets its sha256."""
     path = Path(raw_dir) / item.source_path
     try:
         stat = path.stat()
@@ -111,15 +111,21 @@ def read_input(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Ra
     except OSError as exc:
         return Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
     mtime = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
-    data = raw
-    if item.input_format.endswith(".gz"):
-        try:
-            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            data = d.decompress(raw, max_bytes + 1)
-            if len(data) > max_bytes:
-                return Reject("too_large", f"more than {max_bytes} bytes once decompressed")
-            if not d.eof:
-                return Reject("truncated_archive", "gzip stream ends before its end marker")
-        except (zlib.error, gzip.BadGzipFile) as exc:
-            return Reject("truncated_archive", f"corrupt gzip data: {exc}")
-    return RawBytes(data, sha256_hex(raw), len(raw), mtime)
+    return RawBytes(raw, sha256_hex(raw), len(raw), mtime)
+
+
+def content_bytes(item: RawInput, raw: RawBytes, max_bytes: int) -> bytes | Reject:
+    """The page's bytes: ``raw.data`` itself, or gunzipped for ``.gz`` inputs, never more
+    than ``max_bytes`` (a gzip bomb is rejected as too large, not expanded)."""
+    if not item.input_format.endswith(".gz"):
+        return raw.data
+    try:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        data = d.decompress(raw.data, max_bytes + 1)
+    except zlib.error as exc:
+        return Reject("truncated_archive", f"corrupt gzip data: {exc}")
+    if len(data) > max_bytes:
+        return Reject("too_large", f"more than {max_bytes} bytes once decompressed")
+    if not d.eof:
+        return Reject("truncated_archive", "gzip stream ends before its end marker")
+    return data

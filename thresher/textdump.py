@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from thresher.boilerplate import Removal, strip_boilerplate, word_count
 from thresher.config import Config
+from thresher.dates import parse_date
 from thresher.decode import decode_bytes
 from thresher.language import detect_language
 from thresher.records import Reject
@@ -44,14 +45,16 @@ def clean_dump(data: bytes, cfg: Config) -> Extracted | Reject:
     if n == 0 or n < cfg.min_words:
         return Reject("no_content", f"{n} words left after removing {len(cleaned.removals)} spans of boilerplate")
     meta = cleaned.meta
+    language = detect_language(cleaned.text)
+    date_text = meta.get("published_at_text")
     return Extracted(
         text=cleaned.text,
         title=meta.get("title"),
         authors=tuple(meta.get("authors", ())),
         credits=tuple(meta.get("credits", ())),
         source_agency=meta.get("source_agency"),
-        published_at=meta.get("published_at"),
-        language=detect_language(cleaned.text),
+        published_at=parse_date(date_text, language) if date_text else None,
+        language=language,
         encoding=decoded.encoding,
         extractor=EXTRACTOR,
         removed=cleaned.removals,

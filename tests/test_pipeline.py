@@ -1,0 +1,113 @@
+"""Shards to published datasets without Prefect: rows, provenance, rejects, accounting."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from thresher import archive, pipeline, sources
+from thresher.archive import AccountingError
+from thresher.config import Config
+
+
+def run_library(raw, out, shard_size=2):
+    """What the flow does, without Prefect: the library must be usable on its own."""
+    ctx = pipeline.new_run(Config(shard_size=shard_size))
+    items = sources.discover(raw)
+    known = archive.known_doc_ids(out)
+    shards = [archive.stage_shard(out, ctx.run_id, i, pipeline.clean_shard(str(raw), b, ctx, known))
+              for i, b in enumerate(pipeline.shard(items, shard_size))]
+    return archive.publish(out, ctx, str(raw), len(items), shards, "2026-01-01T00:00:00+00:00")
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(ROOT / "raw", raw)
+    (raw / "bad").mkdir()
+    (raw / "bad" / "empty.txt").write_bytes(b"")
+    (raw / "bad" / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00" * 100)
+    (raw / "bad" / "truncated.txt.gz").write_bytes(gzip.compress(b"text " * 1000)[:30])
+    (raw / "bad" / "only_chrome.txt").write_text("Log in\nShare:\nAdvertisement\n")
+    (raw / "gz").mkdir()
+    (raw / "gz" / "seed.txt.gz").write_bytes(gzip.compress((ROOT / "raw" / "003_83df8a5228aa84f7.txt").read_bytes()))
+    (raw / "gz" / "seed.json").write_text(json.dumps({"url": "https://news.example.vn/a/1", "fetched_at": "2025-10-27T08:00:00Z"}))
+    return raw, tmp_path / "out"
+
+
+def test_every_input_is_in_exactly_one_dataset(corpus):
+    raw, out = corpus
+    manifest = run_library(raw, out)
+    articles = archive.read_dataset(out, "articles")
+    rejects = archive.read_dataset(out, "rejects")
+    paths = articles.column("source_path").to_pylist() + rejects.column("source_path").to_pylist()
+    assert sorted(paths) == sorted(i.source_path for i in sources.discover(raw))
+    assert len(paths) == len(set(paths)) == manifest["inputs"]["seen"] == 10
+    reasons = dict(zip(rejects.column("source_path").to_pylist(), rejects.column("reason").to_pylist()))
+    assert reasons == {"bad/empty.txt": "empty", "bad/binary.txt": "not_text", "bad/truncated.txt.gz": "truncated_archive",
+                       "bad/only_chrome.txt": "no_content"}
+
+
+def test_article_rows_carry_provenance(corpus):
+    raw, out = corpus
+    manifest = run_library(raw, out)
+    rows = {r["source_path"]: r for r in archive.read_dataset(out, "articles").to_pylist()}
+    gz = rows["gz/seed.txt.gz"]
+    assert gz["source_url"] == "https://news.example.vn/a/1" and gz["site"] == "news.example.vn"
+    assert gz["fetched_at_source"] == "sidecar" and gz["fetched_at"].isoformat() == "2025-10-27T08:00:00+00:00"
+    assert gz["input_format"] == "txt.gz" and gz["title"] is None
+    seed = rows["001_3c8e0fc09b8af7fa.txt"]
+    assert seed["fetched_at_source"] == "file_mtime"
+    assert seed["config_sha256"] == manifest["config_sha256"] == Config().sha256
+    assert seed["pipeline_version"] and seed["encoding"] == "utf-8" and seed["language"] == "en"
+    assert seed["extractor"] == "textdump@1" and seed["word_count"] == len(seed["text"].split())
+    assert {"rule": "agency_signoff@1", "text": "VNA"}.items() <= next(r for r in seed["removed"] if r["text"] == "VNA").items()
+    assert seed["raw_sha256"] == archive.file_sha256(raw / "001_3c8e0fc09b8af7fa.txt")
+
+
+def test_second_run_skips_archived_inputs_and_adds_only_new_ones(corpus):
+    raw, out = corpus
+    first = run_library(raw, out)
+    second = run_library(raw, out)
+    assert second["inputs"] == {"seen": first["inputs"]["seen"], "new": 0, "skipped": first["inputs"]["seen"]}
+    (raw / "new.txt").write_text("Fresh headline about the river\n" + "The river rose again on Monday, officials said. " * 5)
+    third = run_library(raw, out)
+    assert third["inputs"]["new"] == 1 and third["counts"] == {"articles": 1, "rejects": 0}
+    assert archive.read_dataset(out, "articles").num_rows == first["counts"]["articles"] + 1
+
+
+def test_manifest_lists_published_files_with_hashes(corpus):
+    raw, out = corpus
+    manifest = run_library(raw, out)
+    assert (out / "runs" / f"{manifest['run_id']}.json").is_file()
+    for f in manifest["files"]:
+        assert archive.file_sha256(out / f["path"]) == f["sha256"]
+    assert manifest["removed_per_rule"]["teaser_block@1"] > 0
+    assert not (out / "_staging").exists()
+
+
+def test_publish_refuses_a_run_that_lost_a_page(corpus):
+    raw, out = corpus
+    ctx = pipeline.new_run(Config())
+    items = sources.discover(raw)
+    shard = archive.stage_shard(out, ctx.run_id, 0, pipeline.clean_shard(str(raw), items[:-1], ctx))
+    with pytest.raises(AccountingError):
+        archive.publish(out, ctx, str(raw), len(items), [shard], "2026-01-01T00:00:00+00:00")
+    assert not (out / "runs").exists() and not (out / "articles").exists()
+
+
+def test_a_crashing_page_becomes_an_internal_error_reject(corpus, monkeypatch):
+    raw, out = corpus
+
+    def boom(data, cfg):
+        raise RuntimeError("bug in a rule")
+
+    monkeypatch.setattr(pipeline, "clean_dump", boom)
+    run_library(raw, out)
+    rejects = archive.read_dataset(out, "rejects").to_pylist()
+    assert {r["reason"] for r in rejects if r["source_path"] == "000_aa7425e82f06e4cb.txt"} == {"internal_error"}
+    assert "bug in a rule" in rejects[0]["detail"] or any("bug in a rule" in r["detail"] for r in rejects)

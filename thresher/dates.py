@@ -1,0 +1,44 @@
+"""Date lines to timestamps: "Publié le 3 mars 2025 à 10h42" -> 2025-03-03T09:42:00+00:00.
+
+dateparser reads dates in some 200 locales; told the page's language it skips the costly
+search over all of them, so the extractor passes the detected language. Results are memoised
+(a pure function of its inputs): sites repeat the same date line on every page of a day.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+# "5 hours ago" has no fixed meaning in an archive: such lines give no timestamp, so a
+# record never depends on the clock of the run that cleaned it.
+_RELATIVE = {"ago", "yesterday", "today", "il y a", "vor", "hace", "há", "lalu", "trước", "fa"}
+_US_CLOCK = re.compile(r"\b[ap]\.?m\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)
+def parse_date(text: str, language: str | None = None) -> str | None:
+    """ISO-8601 UTC timestamp for a date line, or None when it is relative or unreadable.
+
+    Numeric dates are read day-first (most of the world) unless the line uses a 12-hour
+    clock, the mark of US sites, which write month-first. A time without a zone is UTC.
+    """
+    words = set(text.casefold().split())
+    if words & _RELATIVE or "il y a" in text.casefold():
+        return None
+    import dateparser  # heavy import, paid only by workers that meet a date line
+
+    settings = {
+        "RETURN_AS_TIMEZONE_AWARE": True,
+        "TO_TIMEZONE": "UTC",
+        "PREFER_DAY_OF_MONTH": "first",
+        "DATE_ORDER": "MDY" if _US_CLOCK.search(text) else "DMY",
+    }
+    languages = [language] if language else None
+    try:
+        parsed = dateparser.parse(text, languages=languages, settings=settings)
+    except ValueError:  # a language dateparser does not know
+        parsed = dateparser.parse(text, settings=settings)
+    if parsed is None and languages:
+        parsed = dateparser.parse(text, settings=settings)
+    return parsed.isoformat() if parsed else None
