@@ -167,6 +167,10 @@ def is_teaser_header(text: str, p: Patterns) -> bool:
     return key in p.teaser_headers or (key.startswith("more from ") and word_count(key) <= 5)
 
 
+_ORG_WORDS = {"news", "desk", "staff", "team", "bureau", "media", "press", "times", "post", "daily", "online", "digital",
+              "agency", "reporter", "correspondent", "editor", "editors", "redaktion", "rédaction", "redacción"}
+
+
 # --------------------------------------------------------------------------- rules
 
 
@@ -400,8 +404,10 @@ def repeated_line(lines: Sequence[Line], p: Patterns) -> RuleOutput:
 
 
 def _clean_names(raw: str, p: Patterns) -> list[str]:
+    """Person names from a byline's name part; desk and agency words are not people."""
     raw = p.byline_roles.sub("", raw).strip(" ,|/–—-")
-    return [n.strip(" .") for n in p.byline_split.split(raw) if n.strip(" .")]
+    names = [n.strip(" .") for n in p.byline_split.split(raw) if n.strip(" .")]
+    return [n for n in names if not _ORG_WORDS & {w.casefold() for w in n.split()} and n.casefold() not in p.agencies]
 
 
 @rule("byline")
@@ -435,7 +441,10 @@ def byline(lines: Sequence[Line], p: Patterns) -> RuleOutput:
 
 
 _DATE_TOKEN = re.compile(r"[\d:.,/\-+h]*\d[\d:.,/\-+h]*(?:st|nd|rd|th|h|am|pm)?|[|,.\-–—/()•·]+")
-_DATE_SHAPE = re.compile(r"\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}|\d{1,2}[:h]\d{2}|\b\d{4}\b")
+_DATE_SHAPE = re.compile(
+    r"\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}|\d{1,2}[:h]\d{2}|\b\d{4}\b|\d{1,2}[.:]\d{2}\s*[ap]\.?m",
+    re.IGNORECASE,
+)
 
 
 def date_line_value(text: str, p: Patterns) -> str | None:
@@ -451,12 +460,12 @@ def date_line_value(text: str, p: Patterns) -> str | None:
         if not t or _DATE_TOKEN.fullmatch(t):
             continue
         if t in p.date_words or t in p.date_label_words:
-            has_month = has_month or len(t) >= 3 and t not in {"the", "and", "ago", "at", "on", "of"}
+            has_month = has_month or t in p.date_months
             continue
         if "+" in t and t.split("+")[0] in p.date_words:
             continue
         return None
-    if has_month or _DATE_SHAPE.search(body):
+    if has_month or _DATE_SHAPE.search(body) or p.date_relative.search(body):
         return body.strip(" |,")
     return None
 
@@ -464,8 +473,9 @@ def date_line_value(text: str, p: Patterns) -> str | None:
 @rule("date_line")
 def date_line(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     """Lines that are only a date or time ("Published March 3, 2025 10:42 a.m. ET",
-    "Veröffentlicht am 03.03.2025, 18:00 Uhr", "5 hours ago"). The first one's date is kept
-    as ``published_at_text``, which the extractor parses into ``published_at``.
+    "Veröffentlicht am 03.03.2025, 18:00 Uhr", "5 hours ago"). The first absolute one is kept
+    as ``published_at_text``, which the extractor parses into ``published_at``; a relative
+    one ("5 hours ago") means nothing once archived and gives no timestamp.
 
     Every word must be a date word, a number or a label, so a sentence that contains a date
     ("On March 3, 2025, the court ruled.") stays.
@@ -476,7 +486,8 @@ def date_line(lines: Sequence[Line], p: Patterns) -> RuleOutput:
         if value is None:
             continue
         out.drop(line)
-        out.meta.setdefault("published_at_text", value)
+        if not p.date_relative.search(value):
+            out.meta.setdefault("published_at_text", value)
     return out
 
 
@@ -538,8 +549,8 @@ def credit_segments(text: str, p: Patterns) -> list[tuple[str, str]]:
 
 @rule("agency_signoff", group="tail")
 def agency_signoff(lines: Sequence[Line], p: Patterns) -> RuleOutput:
-    """A lone news-agency name closing the article ("VNA", "AFP", "(Reuters)", "VNA/VNP"):
-    removed and kept as ``source_agency``; the editors' initials that agencies print after it
+    """A lone news-agency name closing the article ("VNA", "AFP", "(Reuters)", "VNA/VNP",
+    "dpa/lni", "Theo TTXVN"): removed and kept as ``source_agency``; the editors' initials that agencies print after it
     ("jgb/ram") go too. Only the last line, and only a known agency name or
     a short run of capitals, so a one-word last paragraph of prose is not mistaken for one.
     """
@@ -547,9 +558,14 @@ def agency_signoff(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     if not lines:
         return out
     last = lines[-1]
-    text = last.text.strip(" ()[]–—-.")
+    text = re.sub(r"^(?i:theo|via|according to|nguồn|quelle|fuente|fonte|sumber|source)\s*:?\s+", "", last.text.strip(" ()[]–—-."))
+    text = text.strip(" ()[]–—-.")
     parts = [t for t in re.split(r"\s*[/,&]\s*", text) if t]
-    if parts and word_count(text) <= 4 and all(t.casefold() in p.agencies or re.fullmatch(r"[A-ZĐ]{2,6}\+?", t) for t in parts):
+    agency_first = bool(parts) and parts[0].casefold() in p.agencies
+    if parts and word_count(text) <= 4 and all(
+        t.casefold() in p.agencies or re.fullmatch(r"[A-ZĐ]{2,6}\+?", t) or (agency_first and re.fullmatch(r"[a-z]{2,4}", t))
+        for t in parts
+    ):
         out.drop(last)
         out.meta["source_agency"] = text
     elif len(lines) >= 2 and re.fullmatch(r"[a-z]{2,4}(/[a-z]{2,4})+", text):
@@ -584,7 +600,18 @@ def end_marker(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     return out
 
 
+def _starts_body(lines: Sequence[Line], k: int) -> bool:
+    """Line k is prose and prose follows within the next few lines: where the article starts.
+    A lone paragraph among buttons and menus (a cookie notice, a promo) does not start it."""
+    if not is_paragraph(lines[k].text):
+        return False
+    ahead = lines[k + 1 : k + 1 + BODY_LOOKAHEAD]
+    return not ahead or any(is_paragraph(line.text) for line in ahead)
+
+
+BODY_LOOKAHEAD = 8  # a standfirst may sit above a highlights box; a cookie notice sits among buttons
 STANDFIRST_WORDS = 18  # headlines run 6-15 words; a headline-shaped line longer than this is a deck
+HEADLINE_MIN_WORDS = 5  # menu items and buttons ("Deel dit artikel") run 1-4: preferred only when nothing longer
 
 
 def find_headline(lines: Sequence[Line]) -> int | None:
@@ -596,11 +623,12 @@ def find_headline(lines: Sequence[Line]) -> int | None:
     one before it is the headline. Capitals-only lines (banners, kickers) are taken only when
     nothing else qualifies.
     """
-    first_body = next((k for k, line in enumerate(lines) if is_paragraph(line.text)), len(lines))
+    first_body = next((k for k in range(len(lines)) if _starts_body(lines, k)), len(lines))
     candidates = [k for k in range(first_body) if is_title_like(lines[k].text) and word_count(lines[k].text) >= 3]
     if not candidates:
         return None
     normal = [k for k in candidates if not is_upper_banner(lines[k].text) and not _name_line(lines[k].text)] or candidates
+    normal = [k for k in normal if word_count(lines[k].text) >= HEADLINE_MIN_WORDS] or normal
     last = normal[-1]
     if len(normal) >= 2 and word_count(lines[last].text) > STANDFIRST_WORDS:
         before = normal[-2]
@@ -635,8 +663,6 @@ def headline(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     return out
 
 
-_ORG_WORDS = {"news", "desk", "staff", "team", "bureau", "media", "press", "times", "post", "daily", "online", "digital"}
-
 
 def _name_line(text: str) -> bool:
     """A short line of capitalised words with no sentence punctuation: "Jack Morrison", "AAP"."""
@@ -652,7 +678,9 @@ def _person(text: str, p: Patterns) -> bool:
 @rule("byline_block")
 def byline_block(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     """Bare author and desk lines at the top of the article ("Jack Morrison", "AAP",
-    "Isles News Wales"): short lines of capitalised words before the second prose paragraph.
+    "Isles News Wales", "Lim Jia Hui, Aqilah Rahman and Nicholas Yeo", "Transport
+    correspondent"): short lines of capitalised words, lists of names, or a role, before the
+    second prose paragraph.
     Person names become ``authors``, an agency name ``source_agency``.
 
     Runs after the headline has been taken, and only in the head of the article, so an
@@ -672,6 +700,11 @@ def byline_block(lines: Sequence[Line], p: Patterns) -> RuleOutput:
                 out.meta.setdefault("source_agency", line.text)
             elif _person(line.text, p):
                 out.meta.setdefault("authors", []).append(line.text)
+        elif p.names_list.fullmatch(line.text):
+            out.drop(line)
+            out.meta.setdefault("authors", []).extend(_clean_names(line.text, p))
+        elif word_count(line.text) <= 4 and p.byline_roles.fullmatch(re.sub(r"^[\w-]+\s+(?=\w)", "", line.text)):
+            out.drop(line)  # "Transport correspondent", "Senior reporter" under a bare name
     return out
 
 
@@ -696,12 +729,14 @@ def signoff_name(lines: Sequence[Line], p: Patterns) -> RuleOutput:
 
 @rule("tail_links", group="tail")
 def tail_links(lines: Sequence[Line], p: Patterns) -> RuleOutput:
-    """Topic and section links left after the article ("Consommation", "Commerce en ligne"):
-    a last line of at most three words with no sentence punctuation. An article's closing
-    line is a sentence; a subheading is never last.
+    """Links left after the article: topic tags ("Consommation"), related headlines with no
+    header ("Budget 2025: What businesses need to know"), "Support local journalism". The last
+    line goes when it has no sentence punctuation and at most 15 words: an article's closing
+    line is a sentence, and a subheading is never last. Runs to a fixpoint with the other tail
+    rules, so a whole trailing list goes line by line.
     """
     out = RuleOutput()
-    if len(lines) >= 2 and word_count(lines[-1].text) <= 3 and not ends_sentence(lines[-1].text):
+    if len(lines) >= 2 and word_count(lines[-1].text) <= 15 and not ends_sentence(lines[-1].text):
         out.drop(lines[-1])
     return out
 

@@ -53,10 +53,13 @@ class Patterns:
     contributor: re.Pattern[str]
     byline: re.Pattern[str]
     byline_with_role: re.Pattern[str]
+    names_list: re.Pattern[str]
     byline_split: re.Pattern[str]
     byline_roles: re.Pattern[str]
     date_label: re.Pattern[str]
     date_words: frozenset[str]
+    date_months: frozenset[str]
+    date_relative: re.Pattern[str]
     date_label_words: frozenset[str]
     agencies: frozenset[str]
     end_lines: frozenset[str]
@@ -89,7 +92,7 @@ def load_patterns() -> Patterns:
             r"(?:%s)\s*(?::|\s[-–—|]\s|»|›|>)\s*\S.*" % _alternation(d["teaser"]["inline_prefixes"]), re.IGNORECASE
         ),
         caption_label_end=re.compile(
-            r"(?:^|[\s(\[])(?P<open>[(\[])?\s*(?P<label>%s)\s*[:;]\s*(?P<value>[^()\[\]]{1,80}?)[)\]]?\s*\.?$"
+            r"(?:^|[\s(\[])(?P<open>[(\[])?\s*(?P<label>%s)\s*[:;/]\s*(?P<value>[^()\[\]]{1,80}?)[)\]]?\s*\.?$"
             % _alternation(cap["labels"]),
             re.IGNORECASE,
         ),
@@ -116,11 +119,14 @@ def load_patterns() -> Patterns:
             r"(?i:%s):?\s+(%s(?:\s*(?:,|\b(?i:%s)\b)\s*%s)*)(?:(?:\s*[,|/–—-]|\s+(?:at|in)\b)\s*(.{1,60}))?"
             % (_alternation(by["prefixes"]), names, joiners, names)
         ),
+        names_list=re.compile(r"%s(?:\s*,\s*%s)*\s*(?:,\s*)?\b(?:%s)\b\s*%s" % (names, names, joiners, names)),
         byline_with_role=re.compile(r"(%s(?:\s*(?:,|\b(?i:%s)\b)\s*%s)*)\s*[|,–—]\s*(.{1,60})" % (names, joiners, names)),
         byline_split=re.compile(r"\s*(?:,|\b(?:%s)\b)\s*" % joiners),
         byline_roles=re.compile(r"(?:%s)\b.*" % _alternation(by["roles"] + d["agencies"]["names"]), re.IGNORECASE),
         date_label=re.compile(r"(?:%s)\s*:?\s*" % _alternation(d["dates"]["labels"]), re.IGNORECASE),
-        date_words=frozenset(w.casefold() for w in d["dates"]["words"]),
+        date_words=frozenset(w.casefold() for w in d["dates"]["words"] + d["dates"]["months"] + d["dates"]["relative"]),
+        date_months=frozenset(w.casefold() for w in d["dates"]["months"]),
+        date_relative=re.compile(r"\b(?:%s)\b" % _alternation(d["dates"]["relative"]), re.IGNORECASE),
         date_label_words=frozenset(w.casefold() for label in d["dates"]["labels"] for w in label.split()),
         agencies=frozenset(a.casefold() for a in d["agencies"]["names"]),
         end_lines=frozenset(p.casefold() for p in d["end_markers"]["lines"]),
