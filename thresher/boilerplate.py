@@ -792,6 +792,7 @@ class Cleaned:
     paragraphs: tuple[str, ...]
     removals: tuple[Removal, ...]
     meta: dict
+    kept: tuple[Line, ...] = ()  # where each paragraph sits in the normalised input
 
     @property
     def text(self) -> str:
@@ -881,4 +882,5 @@ def strip_boilerplate(text: str, rules: Sequence[str] = DEFAULT_RULES, patterns:
             if not any([apply(r) for r in group]):
                 break
     removals.sort(key=lambda r: (r.start, r.end))
-    return Cleaned(tuple(line.text for line in current()), tuple(removals), meta)
+    kept = tuple(current())
+    return Cleaned(tuple(line.text for line in kept), tuple(removals), meta, kept)
