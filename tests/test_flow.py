@@ -26,12 +26,12 @@ def test_archive_corpus_flow(prefect_harness, raw_copy, tmp_path):
     articles = archive.read_dataset(out, "articles")
     rejects = archive.read_dataset(out, "rejects")
     assert articles.num_rows == 5 and rejects.num_rows == 1
-    assert manifest["inputs"] == {"seen": 6, "new": 6, "skipped": 0}
+    assert manifest["inputs"] == {"files": 6, "seen": 6, "new": 6, "skipped": 0}
     assert manifest["flow_run_id"] and set(articles.column("flow_run_id").to_pylist()) == {manifest["flow_run_id"]}
     titles = dict(zip(articles.column("source_path").to_pylist(), articles.column("title").to_pylist()))
     assert titles["003_83df8a5228aa84f7.txt"] is None
     assert titles["000_aa7425e82f06e4cb.txt"] == "Vietnam Marks Milestone with the Hanoi Convention"
 
     again = archive_corpus(raw_dir=str(raw_copy), out_dir=str(out), shard_size=2)
-    assert again["inputs"] == {"seen": 6, "new": 0, "skipped": 6}
+    assert again["inputs"] == {"files": 6, "seen": 6, "new": 0, "skipped": 6}
     assert archive.read_dataset(out, "articles").num_rows == 5

@@ -73,7 +73,8 @@ def test_second_run_skips_archived_inputs_and_adds_only_new_ones(corpus):
     raw, out = corpus
     first = run_library(raw, out)
     second = run_library(raw, out)
-    assert second["inputs"] == {"seen": first["inputs"]["seen"], "new": 0, "skipped": first["inputs"]["seen"]}
+    seen = first["inputs"]["seen"]
+    assert second["inputs"] == {"files": seen, "seen": seen, "new": 0, "skipped": seen}
     (raw / "new.txt").write_text("Fresh headline about the river\n" + "The river rose again on Monday, officials said. " * 5)
     third = run_library(raw, out)
     assert third["inputs"]["new"] == 1 and third["counts"] == {"articles": 1, "rejects": 0}

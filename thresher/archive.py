@@ -81,13 +81,14 @@ def stage_shard(out_dir: str | os.PathLike, run_id: str, shard: int, result: Sha
         files.append({"dataset": name, "name": path.name, "rows": table.num_rows})
     return {
         "shard": shard,
+        "files": result.files,
         "inputs": result.inputs,
         "articles": len(result.articles),
         "rejects": len(result.rejects),
         "skipped": result.skipped,
         "removed_per_rule": dict(result.removed_per_rule),
         "rejects_per_reason": dict(result.rejects_per_reason),
-        "files": files,
+        "written": files,
     }
 
 
@@ -112,14 +113,15 @@ def _versions() -> dict[str, str | None]:
 
 
 class AccountingError(RuntimeError):
-    """Inputs seen do not equal articles + rejects + skipped: a bug, never published."""
+    """Pages seen do not equal articles + rejects + skipped, or a discovered file was not
+    processed: a bug, never published."""
 
 
 def publish(
     out_dir: str | os.PathLike,
     ctx: RunContext,
     raw_dir: str,
-    inputs_seen: int,
+    files_seen: int,
     shards: list[dict],
     finished_at: str,
 ) -> dict:
@@ -133,15 +135,15 @@ def publish(
     rules: Counter = Counter()
     reasons: Counter = Counter()
     for s in shards:
-        totals.update({k: s[k] for k in ("inputs", "articles", "rejects", "skipped")})
+        totals.update({k: s[k] for k in ("files", "inputs", "articles", "rejects", "skipped")})
         rules.update(s["removed_per_rule"])
         reasons.update(s["rejects_per_reason"])
-    if totals["inputs"] != inputs_seen or inputs_seen != totals["articles"] + totals["rejects"] + totals["skipped"]:
-        raise AccountingError(f"inputs seen {inputs_seen}, shards account for {dict(totals)}")
+    if totals["files"] != files_seen or totals["inputs"] != totals["articles"] + totals["rejects"] + totals["skipped"]:
+        raise AccountingError(f"{files_seen} input files discovered, shards account for {dict(totals)}")
     stage = staging_dir(out, ctx.run_id)
     files = []
     for s in shards:
-        for f in s["files"]:
+        for f in s["written"]:
             src = stage / f["dataset"] / f["name"]
             dest = out / f["dataset"] / f["name"]
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -158,7 +160,12 @@ def publish(
         "libraries": _versions(),
         "config": ctx.config.as_dict(),
         "config_sha256": ctx.config.sha256,
-        "inputs": {"seen": inputs_seen, "new": inputs_seen - totals["skipped"], "skipped": totals["skipped"]},
+        "inputs": {
+            "files": files_seen,
+            "seen": totals["inputs"],
+            "new": totals["inputs"] - totals["skipped"],
+            "skipped": totals["skipped"],
+        },
         "counts": {"articles": totals["articles"], "rejects": totals["rejects"]},
         "removed_per_rule": dict(sorted(rules.items())),
         "rejects_per_reason": dict(sorted(reasons.items())),

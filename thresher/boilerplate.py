@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from thresher.normalize import normalize_lines
 from thresher.patterns import Patterns, load_patterns, phrase_key
@@ -107,12 +108,17 @@ def rule(name: str, version: int = 1, group: str | None = None) -> Callable[[Rul
 
 # --------------------------------------------------------------------------- shared tests
 
-_SENTENCE_END = re.compile(r"[.!?…:;][\"'“”‘’«»‹›)\]]*$")
-_WORD = re.compile(r"\w+", re.UNICODE)
+_SENTENCE_END = re.compile(r"[.!?…:;。！？][\"'“”‘’«»‹›)\]」』）]*$")
+# Chinese and Japanese write without spaces: two such characters count as about one word, so
+# a Japanese paragraph is not mistaken for a one-word menu item.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 
 
 def word_count(text: str) -> int:
-    return len(text.split())
+    """Words in ``text``: whitespace-separated tokens, plus half the CJK characters."""
+    n = len(text.split())
+    cjk = len(_CJK.findall(text))
+    return n + cjk // 2 if cjk else n
 
 
 def ends_sentence(text: str) -> bool:
@@ -138,17 +144,30 @@ def is_paragraph(text: str) -> bool:
     return (ends_sentence(text) and n >= 8) or n >= 30
 
 
+# Teaser parsing asks the same questions of a line many times, and sites repeat the same
+# chrome on every page: the line predicates are pure, so they are memoised.
+@lru_cache(maxsize=1 << 16)
 def is_chrome(text: str, p: Patterns) -> bool:
-    return phrase_key(text) in p.chrome_lines or bool(p.chrome_regex.fullmatch(text))
+    if phrase_key(text) in p.chrome_lines:
+        return True
+    # Chrome is short; only a consent notice runs long. Prose skips the costly patterns.
+    if word_count(text) > CHROME_MAX_WORDS and "cookie" not in text.casefold():
+        return False
+    return bool(p.chrome_regex.fullmatch(text))
 
 
+CHROME_MAX_WORDS = 60
+CREDIT_TAIL = 120  # label, separator and an 80-character credit fit in the line's last 120
+
+
+@lru_cache(maxsize=1 << 16)
 def is_caption(text: str, p: Patterns) -> bool:
     """Photo captions and credits: '(Photo: VNA)', 'Photo: AFP', '... REUTERS/Jane Doe'."""
-    if word_count(text) > 80:
+    if word_count(text) > 80 or not p.caption_trigger.search(text):
         return False
     if p.caption_prefix.match(text) or p.caption_credit.match(text):
         return True
-    m = p.caption_label_end.search(text)
+    m = p.caption_label_end.search(text[-CREDIT_TAIL:])  # a credit closes the line
     if not m:
         return False
     # A credit names someone: "(Photo: VNA)", "Foto: dpa", "Picture: Getty Images". Prose such
@@ -158,17 +177,27 @@ def is_caption(text: str, p: Patterns) -> bool:
     return word_count(value) <= 8 and named and bool(m.group("open") or label[:1].isupper())
 
 
+@lru_cache(maxsize=1 << 16)
 def is_image_residue(text: str, p: Patterns) -> bool:
     return phrase_key(text) in p.image_residue or bool(p.image_file.fullmatch(text))
 
 
+@lru_cache(maxsize=1 << 16)
 def is_teaser_header(text: str, p: Patterns) -> bool:
     key = phrase_key(text)
     return key in p.teaser_headers or (key.startswith("more from ") and word_count(key) <= 5)
 
 
+BYLINE_PREFIXES = ("by", "written by", "par", "von", "por", "oleh", "door", "di", "от", "bởi", "author", "autor")
 _ORG_WORDS = {"news", "desk", "staff", "team", "bureau", "media", "press", "times", "post", "daily", "online", "digital",
-              "agency", "reporter", "correspondent", "editor", "editors", "redaktion", "rédaction", "redacción"}
+              "agency", "reporter", "correspondent", "editor", "editors", "redaktion", "rédaction", "redacción",
+              "report", "reports", "wire", "wires", "service", "services"}
+
+
+def clear_caches() -> None:
+    """Forget memoised line predicates (benchmarks use it so a second pass is not pre-warmed)."""
+    for fn in (is_chrome, is_caption, is_image_residue, is_teaser_header):
+        fn.cache_clear()
 
 
 # --------------------------------------------------------------------------- rules
@@ -199,6 +228,8 @@ def breadcrumb(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     """
     out = RuleOutput()
     for line in lines:
+        if line.text.startswith("|") and line.text.endswith("|"):
+            continue  # a table row, as extractors render tables
         parts = p.breadcrumb_split.split(line.text)
         if len(parts) < 2 or ends_sentence(line.text):
             continue
@@ -408,6 +439,22 @@ def _clean_names(raw: str, p: Patterns) -> list[str]:
     raw = p.byline_roles.sub("", raw).strip(" ,|/–—-")
     names = [n.strip(" .") for n in p.byline_split.split(raw) if n.strip(" .")]
     return [n for n in names if not _ORG_WORDS & {w.casefold() for w in n.split()} and n.casefold() not in p.agencies]
+
+
+def person_names(names: list[str]) -> list[str]:
+    """The names that are people: "Staff report", "Reuters", "News Desk" are not."""
+    p = load_patterns()
+    return [n for n in names if not _ORG_WORDS & {w.casefold() for w in n.split()} and n.casefold() not in p.agencies]
+
+
+def byline_names(text: str, p: Patterns | None = None) -> list[str]:
+    """Person names in a byline as a page shows it: "By Jane Doe and John Roe, Staff Writers"."""
+    p = p or load_patterns()
+    text = " ".join(text.split())
+    text = re.split(r"\s[|·•—–]\s?|\s\d|\s(?i:posted|updated|published)\b", text)[0]  # "Dan Whitfield | Courier", "Dev Malhotra · Aug. 8"
+    text = re.sub(r"^(?i:(?:\w+\s+)?by|%s):?\s+" % "|".join(map(re.escape, BYLINE_PREFIXES)), "", text)
+    names = _clean_names(text, p)
+    return [n for n in names if 1 <= len(n.split()) <= 5 and n[:1].isupper()]
 
 
 @rule("byline")
@@ -839,7 +886,11 @@ def strip_boilerplate(text: str, rules: Sequence[str] = DEFAULT_RULES, patterns:
     removals: list[Removal] = []
     meta: dict = {}
 
+    cache: list[list[Line] | None] = [None]
+
     def current() -> list[Line]:
+        if cache[0] is not None:  # unchanged since the last rule: most rules remove nothing
+            return cache[0]
         kept = []
         for i in sorted(window):
             s, e = window[i]
@@ -848,6 +899,7 @@ def strip_boilerplate(text: str, rules: Sequence[str] = DEFAULT_RULES, patterns:
             if stripped:
                 lead = len(piece) - len(piece.lstrip())
                 kept.append(Line(i, stripped, s + lead, s + lead + len(stripped)))
+        cache[0] = kept
         return kept
 
     def apply(r: Rule) -> bool:
@@ -871,6 +923,8 @@ def strip_boilerplate(text: str, rules: Sequence[str] = DEFAULT_RULES, patterns:
             else:
                 del window[cut.idx]
             changed = True
+        if changed:
+            cache[0] = None
         _merge_meta(meta, result.meta)
         return changed
 

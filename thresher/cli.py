@@ -103,39 +103,50 @@ def schema() -> None:
 
 @app.command()
 def clean(
-    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A text dump (.txt or .txt.gz)."),
+    path: Path = typer.Argument(..., exists=True, dir_okay=False, help="A page: .txt, .html (maybe .gz) or a .warc."),
     as_json: bool = typer.Option(False, "--json", help="Print text, metadata and removals as JSON."),
 ) -> None:
-    """Clean one text dump and show what each rule removed (nothing is written).
+    """Clean one page (or every page of a WARC) and show what each rule removed; writes nothing.
 
     Example: thresher clean raw/001_3c8e0fc09b8af7fa.txt
     """
     from thresher.config import Config
+    from thresher.pipeline import extract_page
     from thresher.records import Reject
-    from thresher.sources import RawInput, content_bytes, input_format, read_input
-    from thresher.textdump import clean_dump
+    from thresher.sources import Failed, RawInput, input_format, read_pages, read_sidecar
 
     cfg = Config()
-    item = RawInput(path.name, input_format(path.name) or "txt")
-    raw = read_input(path.parent, item, cfg.max_bytes)
-    data = raw if isinstance(raw, Reject) else content_bytes(item, raw, cfg.max_bytes)
-    outcome = data if isinstance(data, Reject) else clean_dump(data, cfg)
-    if isinstance(outcome, Reject):
-        console.print(f"[red]rejected[/red]: {outcome.reason}: {outcome.detail}")
+    kind = input_format(path.name)
+    if kind is None:
+        console.print(f"[red]not an input thresher reads[/red]: {path.name}")
         raise typer.Exit(1)
-    if as_json:
-        data = {k: v for k, v in outcome.__dict__.items() if k != "removed"}
-        data["removed"] = [r.__dict__ for r in outcome.removed]
-        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-        return
-    console.print(f"[bold]title[/bold]: {outcome.title}")
-    console.print(f"[bold]authors[/bold]: {list(outcome.authors)}  [bold]agency[/bold]: {outcome.source_agency}")
-    console.print(f"[bold]published_at[/bold]: {outcome.published_at}  [bold]language[/bold]: {outcome.language}")
-    console.print("\n[bold]text[/bold]:")
-    console.print(outcome.text, markup=False, highlight=False)
-    console.print("\n[bold]removed[/bold]:")
-    for r in outcome.removed:
-        console.print(f"  line {r.line:>4}  {r.rule:<22} {r.text[:100]}", markup=False, highlight=False)
+    item = RawInput(path.name, kind, read_sidecar(path))
+    failed = False
+    for page in read_pages(path.parent, item, cfg.max_bytes):
+        where = f"{path.name}" + (f" @ {page.offset}" if page.offset is not None else "")
+        outcome = page.reject if isinstance(page, Failed) else extract_page(page, cfg)
+        if isinstance(outcome, Reject):
+            console.print(f"[red]rejected[/red] {where}: {outcome.reason}: {outcome.detail}")
+            failed = True
+            continue
+        ex, _ = outcome
+        if as_json:
+            data = {k: v for k, v in ex.__dict__.items() if k != "removed"}
+            data["source"] = where
+            data["removed"] = [r.__dict__ for r in ex.removed]
+            sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+            continue
+        console.print(f"[bold]{where}[/bold]  extractor {ex.extractor}, encoding {ex.encoding}")
+        console.print(f"[bold]title[/bold]: {ex.title}")
+        console.print(f"[bold]authors[/bold]: {list(ex.authors)}  [bold]agency[/bold]: {ex.source_agency}")
+        console.print(f"[bold]published_at[/bold]: {ex.published_at}  [bold]language[/bold]: {ex.language}")
+        console.print("\n[bold]text[/bold]:")
+        console.print(ex.text, markup=False, highlight=False)
+        console.print("\n[bold]removed[/bold]:")
+        for r in ex.removed:
+            console.print(f"  line {r.line:>4}  {r.rule:<22} {r.text[:100]}", markup=False, highlight=False)
+    if failed:
+        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ search over all of them, so the extractor passes the detected language. Results 
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from functools import lru_cache
 
 # "5 hours ago" has no fixed meaning in an archive: such lines give no timestamp, so a
@@ -23,6 +24,12 @@ def parse_date(text: str, language: str | None = None) -> str | None:
     Numeric dates are read day-first (most of the world) unless the line uses a 12-hour
     clock, the mark of US sites, which write month-first. A time without a zone is UTC.
     """
+    try:  # ISO 8601, as page metadata gives it: no need for dateparser's search
+        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        pass
+    else:
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
     words = set(text.casefold().split())
     if words & _RELATIVE or "il y a" in text.casefold():
         return None

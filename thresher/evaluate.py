@@ -28,3 +28,12 @@ def prf(common: int, predicted: int, gold: int) -> tuple[float, float, float]:
     p = common / predicted if predicted else 0.0
     r = common / gold if gold else 0.0
     return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def shingles(text: str, n: int = 4) -> Counter:
+    """Overlapping runs of ``n`` word tokens, as article-extraction benchmarks score: unlike a
+    bag of words it also punishes text kept out of order or glued to chaff."""
+    toks = [t.casefold() for t in _TOKEN.findall(text)]
+    if len(toks) < n:
+        return Counter([tuple(toks)]) if toks else Counter()
+    return Counter(tuple(toks[i : i + n]) for i in range(len(toks) - n + 1))

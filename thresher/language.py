@@ -7,6 +7,7 @@ page costs well under a millisecond, so it runs on every article.
 from __future__ import annotations
 
 MIN_CHARS = 20  # below this a guess is noise; say "unknown" (null) instead
+LANGID_CHARS = 600  # two paragraphs decide the language as well as the whole text, ten times faster
 
 
 def detect_language(text: str) -> str | None:
@@ -15,5 +16,5 @@ def detect_language(text: str) -> str | None:
         return None
     import py3langid  # loads its model on first use; only workers that clean text pay for it
 
-    lang, _ = py3langid.classify(text[:5000])
+    lang, _ = py3langid.classify(text[:LANGID_CHARS])
     return lang

@@ -30,9 +30,13 @@ def _whole(regexes: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{r})" for r in regexes), re.IGNORECASE)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Patterns:
-    """Compiled phrase tables; see ``data/patterns.toml`` for what each group means."""
+    """Compiled phrase tables; see ``data/patterns.toml`` for what each group means.
+
+    Compared and hashed by identity (``eq=False``), so that rule predicates can memoise on
+    ``(line, patterns)`` without hashing every table.
+    """
 
     sha256: str
     chrome_lines: frozenset[str]
@@ -41,6 +45,7 @@ class Patterns:
     breadcrumb_max_words: int
     teaser_headers: frozenset[str]
     inline_teaser: re.Pattern[str]
+    caption_trigger: re.Pattern[str]
     caption_label_end: re.Pattern[str]
     caption_prefix: re.Pattern[str]
     caption_credit: re.Pattern[str]
@@ -90,6 +95,12 @@ def load_patterns() -> Patterns:
         teaser_headers=frozenset(phrase_key(p) for p in d["teaser"]["headers"]),
         inline_teaser=re.compile(
             r"(?:%s)\s*(?::|\s[-–—|]\s|»|›|>)\s*\S.*" % _alternation(d["teaser"]["inline_prefixes"]), re.IGNORECASE
+        ),
+        # Every caption pattern needs one of these: a cheap search that spares prose the rest.
+        caption_trigger=re.compile(
+            r"/|\(|%s|%s|getty|shutterstock|istock|alamy|photo|picture|image"
+            % (_alternation(cap["labels"]), _alternation(cap["prefixes"])),
+            re.IGNORECASE,
         ),
         caption_label_end=re.compile(
             r"(?:^|[\s(\[])(?P<open>[(\[])?\s*(?P<label>%s)\s*[:;/]\s*(?P<value>[^()\[\]]{1,80}?)[)\]]?\s*\.?$"

@@ -1,10 +1,11 @@
-"""One shard of pages from raw bytes to rows: the unit of work a Prefect task runs.
+"""One shard of inputs from raw bytes to rows: the unit of work a Prefect task runs.
 
-``clean_shard`` reads each input, dispatches it to the extractor for its kind, and turns the
-outcome into an ``articles`` row or a ``rejects`` row with full provenance. It never raises
+``clean_shard`` reads each input's pages (one per text or HTML file, one per HTML record of a
+WARC), dispatches each to the extractor for its kind, and turns the outcome into an
+``articles`` row or a ``rejects`` row with full provenance. It never raises
 for a bad page: bad input becomes a reject with a reason, and an unexpected error on one page
 becomes an ``internal_error`` reject with the traceback logged, so one page cannot cost a
-shard. Inputs already in the archive (same path, same bytes) are skipped and counted.
+shard. Pages already in the archive (same path, record and bytes) are skipped and counted.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import pyarrow as pa
 
 from thresher import __version__
 from thresher.config import Config
+from thresher.boilerplate import word_count
+from thresher.extract import extract_html
+from thresher.htmlmeta import HtmlMeta
 from thresher.records import ARTICLES_SCHEMA, REJECTS_SCHEMA, Reject, make_doc_id
-from thresher.sources import RawBytes, RawInput, content_bytes, read_input
+from thresher.sources import Failed, Page, RawInput, read_pages
 from thresher.textdump import Extracted, clean_dump
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,7 @@ class ShardResult:
     articles: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     skipped: int = 0
+    files: int = 0
     removed_per_rule: Counter = field(default_factory=Counter)
     rejects_per_reason: Counter = field(default_factory=Counter)
 
@@ -70,14 +75,16 @@ class ShardResult:
         )
 
 
-def _provenance(item: RawInput, raw: RawBytes | None, ctx: RunContext) -> dict:
-    sha = raw.raw_sha256 if raw else None
+def _provenance(unit: Page | Failed, ctx: RunContext) -> dict:
+    item = unit.item
     return {
-        "doc_id": make_doc_id(item.source_path, sha),
+        "doc_id": make_doc_id(item.source_path, unit.raw_sha256, unit.offset),
         "source_path": item.source_path,
-        "raw_sha256": sha,
-        "raw_bytes": raw.raw_bytes if raw else None,
+        "raw_sha256": unit.raw_sha256,
+        "raw_bytes": unit.raw_bytes,
         "input_format": item.input_format,
+        "source_offset": unit.offset,
+        "warc_record_id": unit.record_id,
         "processed_at": ctx.processed_at,
         "pipeline_version": __version__,
         "config_sha256": ctx.config.sha256,
@@ -95,30 +102,38 @@ def _parse_time(value: object) -> datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def article_row(item: RawInput, raw: RawBytes, ex: Extracted, ctx: RunContext) -> dict:
-    """An ``articles`` row: the extracted page, its sidecar facts and its provenance."""
-    side = item.sidecar
-    url = side.get("url") if isinstance(side.get("url"), str) else None
-    fetched = _parse_time(side.get("fetched_at"))
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | None = None) -> dict:
+    """An ``articles`` row: the extracted page, its sidecar and markup facts, its provenance.
+
+    Where sources disagree, what the scraper recorded (sidecar, WARC) wins over what the page
+    says about itself, which wins over what the rules found in the text.
+    """
+    side = page.item.sidecar
+    html = html or HtmlMeta()
+    url = page.url or html.canonical_url
+    site = _text(side.get("site")) or html.site_name or (urlsplit(url).hostname if url else None)
     published = _parse_time(ex.published_at) or _parse_time(side.get("published_at"))
-    site = side.get("site") if isinstance(side.get("site"), str) else None
-    if site is None and url:
-        site = urlsplit(url).hostname
     return {
-        **_provenance(item, raw, ctx),
+        **_provenance(page, ctx),
         "source_url": url,
+        "canonical_url": html.canonical_url,
         "site": site,
-        "title": ex.title or (side.get("title") if isinstance(side.get("title"), str) else None),
+        "title": ex.title or _text(side.get("title")),
+        "description": html.description,
         "authors": list(ex.authors),
         "credits": list(ex.credits),
         "source_agency": ex.source_agency,
         "published_at": published,
         "language": ex.language,
         "text": ex.text,
-        "word_count": len(ex.text.split()),
+        "word_count": word_count(ex.text),
         "encoding": ex.encoding,
-        "fetched_at": fetched or raw.mtime,
-        "fetched_at_source": "sidecar" if fetched else "file_mtime",
+        "fetched_at": page.fetched_at,
+        "fetched_at_source": page.fetched_at_source,
         "extractor": ex.extractor,
         "removed": [
             {"rule": r.rule, "line": r.line, "start": r.start, "end": r.end, "text": r.text} for r in ex.removed
@@ -126,51 +141,53 @@ def article_row(item: RawInput, raw: RawBytes, ex: Extracted, ctx: RunContext) -
     }
 
 
-def reject_row(item: RawInput, raw: RawBytes | None, rej: Reject, stage: str, ctx: RunContext) -> dict:
-    """A ``rejects`` row: which input, at which stage, and why."""
-    return {**_provenance(item, raw, ctx), "stage": stage, "reason": rej.reason, "detail": rej.detail[:500]}
+def reject_row(unit: Page | Failed, rej: Reject, stage: str, ctx: RunContext) -> dict:
+    """A ``rejects`` row: which input (and record), at which stage, and why."""
+    return {**_provenance(unit, ctx), "stage": stage, "reason": rej.reason, "detail": rej.detail[:500]}
 
 
-def process_input(
-    raw_dir: str, item: RawInput, ctx: RunContext, known_ids: frozenset[str] = frozenset()
-) -> tuple[str, dict | None]:
-    """Turn one input into ``("articles", row)``, ``("rejects", row)`` or, when the same path
-    with the same bytes is already archived, ``("skipped", None)``. Never raises."""
-    raw = read_input(raw_dir, item, ctx.config.max_bytes)
-    if isinstance(raw, Reject):
-        if make_doc_id(item.source_path, None) in known_ids:
-            return "skipped", None
-        return "rejects", reject_row(item, None, raw, "read", ctx)
-    if make_doc_id(item.source_path, raw.raw_sha256) in known_ids:
-        return "skipped", None
-    data = content_bytes(item, raw, ctx.config.max_bytes)
-    if isinstance(data, Reject):
-        return "rejects", reject_row(item, raw, data, "read", ctx)
+def extract_page(page: Page, cfg: Config) -> tuple[Extracted, HtmlMeta | None] | Reject:
+    """Dispatch a page to the extractor for its kind."""
+    if page.kind == "html":
+        return extract_html(page.data, cfg, url=page.url, http_charset=page.http_charset)
+    out = clean_dump(page.data, cfg)
+    return out if isinstance(out, Reject) else (out, None)
+
+
+def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:
+    """Turn one page into ``("articles", row)`` or ``("rejects", row)``; never raises."""
     try:
-        outcome = clean_dump(data, ctx.config)
+        outcome = extract_page(page, ctx.config)
     except Exception:  # a bug, not bad input: keep the page accounted for and the run going
-        log.exception("internal error on %s", item.source_path)
+        log.exception("internal error on %s (offset %s)", page.item.source_path, page.offset)
         detail = traceback.format_exc(limit=3).strip().splitlines()[-1]
-        return "rejects", reject_row(item, raw, Reject("internal_error", detail), "clean", ctx)
+        return "rejects", reject_row(page, Reject("internal_error", detail), "extract", ctx)
     if isinstance(outcome, Reject):
-        stage = "decode" if outcome.reason in {"empty", "not_text", "decode_error"} else "clean"
-        return "rejects", reject_row(item, raw, outcome, stage, ctx)
-    return "articles", article_row(item, raw, outcome, ctx)
+        stage = "decode" if outcome.reason in {"empty", "not_text", "decode_error"} else "extract"
+        return "rejects", reject_row(page, outcome, stage, ctx)
+    extracted, html = outcome
+    return "articles", article_row(page, extracted, ctx, html)
 
 
 def clean_shard(
     raw_dir: str, items: list[RawInput], ctx: RunContext, known_ids: frozenset[str] = frozenset()
 ) -> ShardResult:
-    """Process a shard of inputs; inputs whose doc_id is in ``known_ids`` are skipped."""
+    """Process a shard of inputs; pages whose doc_id is in ``known_ids`` are skipped."""
     result = ShardResult()
     for item in items:
-        kind, row = process_input(raw_dir, item, ctx, known_ids)
-        if row is None:
-            result.skipped += 1
-        elif kind == "articles":
-            result.articles.append(row)
-            result.removed_per_rule.update(r["rule"] for r in row["removed"])
-        else:
-            result.rejects.append(row)
-            result.rejects_per_reason[row["reason"]] += 1
+        result.files += 1
+        for unit in read_pages(raw_dir, item, ctx.config.max_bytes):
+            if make_doc_id(item.source_path, unit.raw_sha256, unit.offset) in known_ids:
+                result.skipped += 1
+                continue
+            if isinstance(unit, Failed):
+                kind, row = "rejects", reject_row(unit, unit.reject, unit.stage, ctx)
+            else:
+                kind, row = process_page(unit, ctx)
+            if kind == "articles":
+                result.articles.append(row)
+                result.removed_per_rule.update(r["rule"] for r in row["removed"])
+            else:
+                result.rejects.append(row)
+                result.rejects_per_reason[row["reason"]] += 1
     return result

@@ -21,6 +21,8 @@ REJECT_REASONS: dict[str, str] = {
     "truncated_archive": "a compressed input ends early or is corrupt",
     "unreadable": "the file could not be read (permissions, vanished mid-run, I/O error)",
     "no_content": "nothing of the page is left after boilerplate removal",
+    "not_html": "a WARC record whose payload is not an HTML page (an image, a PDF, JSON…)",
+    "malformed_warc": "a WARC file stops parsing; the pages before this point are archived",
     "internal_error": "a bug in thresher while processing the page (traceback in the log)",
 }
 
@@ -54,11 +56,13 @@ REMOVAL_TYPE = pa.struct(
 )
 
 _PROVENANCE = [
-    _f("doc_id", pa.string(), "stable id: hash of source_path and raw_sha256", nullable=False),
+    _f("doc_id", pa.string(), "stable id: hash of source_path, record offset and raw_sha256", nullable=False),
     _f("source_path", pa.string(), "path of the input relative to RAW_DIR", nullable=False),
     _f("raw_sha256", pa.string(), "sha256 of the input's raw bytes (null if unreadable)"),
     _f("raw_bytes", pa.int64(), "size of the raw input in bytes (null if unreadable)"),
-    _f("input_format", pa.string(), "kind of input: txt, txt.gz"),
+    _f("input_format", pa.string(), "kind of input: txt, txt.gz, html, html.gz, warc, warc.gz"),
+    _f("source_offset", pa.int64(), "byte offset of the record in a WARC file (null for other inputs)"),
+    _f("warc_record_id", pa.string(), "WARC-Record-ID of the record (null for other inputs)"),
     _f("processed_at", TS, "when this run processed the input", nullable=False),
     _f("pipeline_version", pa.string(), "thresher version that wrote the row", nullable=False),
     _f("config_sha256", pa.string(), "sha256 of the run's config, rule versions and patterns", nullable=False),
@@ -68,21 +72,23 @@ _PROVENANCE = [
 ARTICLES_SCHEMA = pa.schema(
     _PROVENANCE[:2]
     + [
-        _f("source_url", pa.string(), "URL of the page, from the sidecar (null if unknown)"),
-        _f("site", pa.string(), "site name, from the sidecar or the URL's host (null if unknown)"),
+        _f("source_url", pa.string(), "URL of the page: sidecar, WARC target URI, or the page's canonical URL"),
+        _f("canonical_url", pa.string(), "the page's own canonical URL (link rel=canonical, og:url; HTML only)"),
+        _f("site", pa.string(), "site name: sidecar, the page's og:site_name, or the URL's host"),
         _f("title", pa.string(), "headline; null when the page has none"),
+        _f("description", pa.string(), "the page's summary (meta description, og:description; HTML only)"),
         _f("authors", pa.list_(pa.string()), "authors from bylines and credit lines"),
         _f("credits", pa.list_(pa.string()), "credit lines removed from the text (story, photos, translation)"),
         _f("source_agency", pa.string(), "news agency named as the source (`Source: VNA`, a closing `AFP`)"),
-        _f("published_at", TS, "publication time from a date line or the sidecar (null if unknown)"),
+        _f("published_at", TS, "publication time: page metadata, a date line, or the sidecar (null if unknown)"),
         _f("language", pa.string(), "ISO 639-1 code detected from the text (py3langid)"),
         _f("text", pa.string(), "cleaned article body, paragraphs separated by a blank line", nullable=False),
         _f("word_count", pa.int32(), "number of whitespace-separated words in text", nullable=False),
         _f("encoding", pa.string(), "encoding used to decode the raw bytes", nullable=False),
         _f("fetched_at", TS, "when the page was fetched"),
-        _f("fetched_at_source", pa.string(), "where fetched_at came from: sidecar or file_mtime"),
-        _f("extractor", pa.string(), "what produced the text before the rules: textdump@1", nullable=False),
-        _f("removed", pa.list_(REMOVAL_TYPE), "every span removed from the input, with the rule that removed it"),
+        _f("fetched_at_source", pa.string(), "where fetched_at came from: sidecar, warc or file_mtime"),
+        _f("extractor", pa.string(), "what produced the text before the rules: textdump@1, trafilatura@…, readability@…", nullable=False),
+        _f("removed", pa.list_(REMOVAL_TYPE), "every span the rules removed (offsets into the dump, or into the extractor's text for HTML)"),
     ]
     + _PROVENANCE[2:]
 )
@@ -105,13 +111,15 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def make_doc_id(source_path: str, raw_sha256: str | None) -> str:
-    """A short, stable id for one input: the same file with the same bytes gets the same id.
+def make_doc_id(source_path: str, raw_sha256: str | None, offset: int | None = None) -> str:
+    """A short, stable id for one page: the same file (and WARC record) with the same bytes
+    gets the same id in every run.
 
     20 hex characters (80 bits) keep collisions negligible for billions of pages while staying
     readable in a terminal.
     """
-    key = f"{source_path}\0{raw_sha256 or ''}".encode("utf-8", "surrogateescape")
+    where = source_path if offset is None else f"{source_path}#{offset}"
+    key = f"{where}\0{raw_sha256 or ''}".encode("utf-8", "surrogateescape")
     return hashlib.sha256(key).hexdigest()[:20]
 
 

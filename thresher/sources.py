@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,7 +22,16 @@ from thresher.records import Reject, sha256_hex
 log = logging.getLogger(__name__)
 
 # Input kinds by file suffix. Sidecars (<name>.json) describe inputs and are not inputs.
-INPUT_SUFFIXES: dict[str, str] = {".txt": "txt", ".txt.gz": "txt.gz"}
+INPUT_SUFFIXES: dict[str, str] = {
+    ".txt": "txt",
+    ".txt.gz": "txt.gz",
+    ".html": "html",
+    ".htm": "html",
+    ".html.gz": "html.gz",
+    ".htm.gz": "html.gz",
+    ".warc": "warc",
+    ".warc.gz": "warc.gz",
+}
 
 
 @dataclass(frozen=True)
@@ -53,11 +63,13 @@ def input_format(name: str) -> str | None:
 
 
 def sidecar_path(path: Path) -> Path:
-    """``page.txt`` and ``page.txt.gz`` share the sidecar ``page.json``."""
+    """``page.txt``, ``page.txt.gz`` and ``page.html`` all use the sidecar ``page.json``."""
     name = path.name
-    kind = input_format(name)
-    stem = name[: len(name) - len(kind) - 1] if kind else path.stem
-    return path.with_name(stem + ".json")
+    lower = name.lower()
+    for suffix in sorted(INPUT_SUFFIXES, key=len, reverse=True):
+        if lower.endswith(suffix):
+            return path.with_name(name[: -len(suffix)] + ".json")
+    return path.with_name(path.stem + ".json")
 
 
 def read_sidecar(path: Path) -> dict:
@@ -129,3 +141,91 @@ def content_bytes(item: RawInput, raw: RawBytes, max_bytes: int) -> bytes | Reje
     if not d.eof:
         return Reject("truncated_archive", "gzip stream ends before its end marker")
     return data
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page to extract: its bytes and where exactly they came from.
+
+    A plain file is one page; a WARC file yields one per HTML record, each with its byte
+    offset and record id.
+    """
+
+    item: RawInput
+    data: bytes  # the page itself: decompressed, or the WARC record's payload
+    raw_sha256: str  # of the stored bytes (file) or of the record payload (WARC)
+    raw_bytes: int
+    kind: str  # "text" or "html": which extractor
+    fetched_at: datetime | None = None
+    fetched_at_source: str | None = None  # sidecar, warc or file_mtime
+    url: str | None = None
+    http_charset: str | None = None
+    offset: int | None = None
+    record_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    """A unit that could not be read, with what is known of it (for its reject row)."""
+
+    item: RawInput
+    reject: Reject
+    stage: str
+    raw_sha256: str | None = None
+    raw_bytes: int | None = None
+    offset: int | None = None
+    record_id: str | None = None
+
+
+def _sidecar_time(sidecar: dict) -> datetime | None:
+    value = sidecar.get("fetched_at")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
+    """The pages of one input: one for a text or HTML file, one per HTML record of a WARC."""
+    if item.input_format.startswith("warc"):
+        yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes)
+        return
+    raw = read_input(raw_dir, item, max_bytes)
+    if isinstance(raw, Reject):
+        yield Failed(item, raw, "read")
+        return
+    data = content_bytes(item, raw, max_bytes)
+    if isinstance(data, Reject):
+        yield Failed(item, data, "read", raw.raw_sha256, raw.raw_bytes)
+        return
+    side = item.sidecar
+    fetched = _sidecar_time(side)
+    yield Page(
+        item,
+        data,
+        raw.raw_sha256,
+        raw.raw_bytes,
+        "html" if item.input_format.startswith("html") else "text",
+        fetched or raw.mtime,
+        "sidecar" if fetched else "file_mtime",
+        side.get("url") if isinstance(side.get("url"), str) else None,
+    )
+
+
+def _warc_pages(path: Path, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
+    from thresher.warc import iter_records  # warcio only where WARC files are read
+
+    for rec in iter_records(path, max_bytes):
+        if isinstance(rec, tuple):
+            offset, reject = rec
+            yield Failed(item, reject, "read", offset=offset)
+        elif not rec.is_html:
+            kind = rec.content_type.split(";")[0].strip() or "unknown"
+            yield Failed(item, Reject("not_html", f"WARC record of type {kind}"), "read", rec.sha256,
+                         len(rec.payload), rec.offset, rec.record_id)
+        else:
+            yield Page(item, rec.payload, rec.sha256, len(rec.payload), "html", rec.date,
+                       "warc" if rec.date else None, rec.url, rec.charset, rec.offset, rec.record_id)

@@ -1,0 +1,136 @@
+"""WARC archives to pages: each ``response`` or ``resource`` record with an HTML payload is a page.
+
+Crawls arrive as WARC files (the web-archive standard), often gigabytes holding thousands of
+pages. They are streamed record by record with warcio, never read whole; the size limit
+applies to each record. A record's provenance is the WARC file, the record's byte offset in
+it and its WARC-Record-ID, so an auditor can seek straight to it. Other record types
+(``request``, ``metadata``, ``warcinfo``) describe the crawl and are not pages.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import zlib
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from thresher.records import Reject, sha256_hex
+
+log = logging.getLogger(__name__)
+
+PAGE_RECORD_TYPES = {"response", "resource"}
+TRAILER_BYTES = 4  # the CRLF CRLF that closes the last record of an uncompressed WARC
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def _charset(content_type: str) -> str | None:
+    for part in content_type.split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
+def _is_html(content_type: str, payload: bytes) -> bool:
+    if content_type:
+        return content_type.split(";")[0].strip().lower() in HTML_TYPES
+    head = payload[:1024].lower()
+    return b"<html" in head or b"<!doctype html" in head
+
+
+def _when(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+class WarcRecord:
+    """One page-like record: its payload and what the WARC says about it."""
+
+    __slots__ = ("offset", "record_id", "url", "date", "content_type", "charset", "payload", "sha256")
+
+    def __init__(self, offset: int, record_id: str | None, url: str | None, date: datetime | None,
+                 content_type: str, payload: bytes) -> None:
+        self.offset = offset
+        self.record_id = record_id
+        self.url = url
+        self.date = date
+        self.content_type = content_type
+        self.charset = _charset(content_type)
+        self.payload = payload
+        self.sha256 = sha256_hex(payload)
+
+    @property
+    def is_html(self) -> bool:
+        return _is_html(self.content_type, self.payload)
+
+
+def iter_records(path: Path, max_bytes: int) -> Iterator[WarcRecord | tuple[int, Reject]]:
+    """Page-like records of a WARC file in file order; a record too large or a file that stops
+    parsing yields ``(offset, Reject)`` so the failure is recorded where it happened."""
+    offset = 0
+    end = 0
+    try:
+        fh = open(path, "rb")
+        size = os.fstat(fh.fileno()).st_size
+    except OSError as exc:
+        yield 0, Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
+        return
+    try:
+        with fh:
+            records = ArchiveIterator(fh)
+            for record in records:
+                if record.format != "warc":  # warcio also reads legacy ARC, and junk as ARC
+                    raise ValueError(f"not a WARC record (looks like {record.format})")
+                if record.rec_type not in PAGE_RECORD_TYPES:
+                    offset = records.get_record_offset()
+                    end = offset + records.get_record_length()
+                    continue
+                headers = record.rec_headers
+                if record.rec_type == "response" and record.http_headers is not None:
+                    content_type = record.http_headers.get_header("Content-Type") or ""
+                else:
+                    content_type = headers.get_header("Content-Type") or ""
+                # Read the payload before asking for the offset: warcio's get_record_offset()
+                # reads to the end of the record, after which the content stream is empty.
+                payload = record.content_stream().read(max_bytes + 1)
+                offset = records.get_record_offset()
+                end = offset + records.get_record_length()
+                if len(payload) > max_bytes:
+                    yield offset, Reject("too_large", f"WARC record payload over {max_bytes} bytes")
+                    continue
+                missing = getattr(record.raw_stream, "limit", 0)
+                if missing:
+                    # A cut file: warcio hands out the partial record without complaint; its
+                    # block is shorter than its Content-Length. Archiving half a page is worse
+                    # than rejecting it, and nothing can follow.
+                    yield offset, Reject("truncated_archive", f"record ends {missing} bytes short of its Content-Length")
+                    return
+                yield WarcRecord(
+                    offset,
+                    headers.get_header("WARC-Record-ID"),
+                    headers.get_header("WARC-Target-URI"),
+                    _when(headers.get_header("WARC-Date")),
+                    content_type,
+                    payload,
+                )
+    except (zlib.error, EOFError) as exc:
+        log.warning("WARC %s is truncated after offset %d: %s", path, offset, exc)
+        yield end, Reject("truncated_archive", f"{type(exc).__name__} after offset {offset}: {str(exc)[:200]}")
+        return
+    except (ArchiveLoadFailed, ValueError, OSError) as exc:
+        log.warning("WARC %s stops parsing after offset %d: %s", path, offset, exc)
+        yield end, Reject("malformed_warc", f"{type(exc).__name__} after offset {offset}: {str(exc)[:200]}")
+        return
+    if size - end > TRAILER_BYTES:
+        # Bytes after the last whole record that warcio did not read as a record: what was
+        # lost must be on record. (An uncompressed WARC ends with the final record's CRLFs.)
+        yield end, Reject("truncated_archive", f"{size - end} unread bytes after the last complete record (offset {end})")
