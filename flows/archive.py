@@ -1,7 +1,8 @@
 """``archive_corpus``: raw pages in RAW_DIR to a published run in OUT_DIR.
 
-Reads like the data flow in DESIGN.md: discover → clean shards (read, decode, strip, rows,
-staged Parquet) → publish (move into datasets, manifest last). Each task is one library call
+Reads like the data flow in DESIGN.md: discover → clean shards (read, decode, extract, strip,
+sign for dedup, staged Parquet) → deduplicate (signatures of the run against the archive) →
+publish (split duplicates out, move into datasets, manifest last). Each task is one library call
 on a batch of pages: a task run costs milliseconds of orchestration, so tasks never work on
 one page at a time.
 """
@@ -25,14 +26,21 @@ def discover_inputs(raw_dir: str) -> list[RawInput]:
     return sources.discover(raw_dir)
 
 
-@task(name="known-doc-ids", cache_policy=NO_CACHE)
-def known_doc_ids(out_dir: str) -> frozenset[str]:
-    return archive.known_doc_ids(out_dir)
+@task(name="load-archive-memory", cache_policy=NO_CACHE)
+def archive_memory(out_dir: str) -> tuple[frozenset[str], dict]:
+    return archive.known_doc_ids(out_dir), archive.known_paragraph_counts(out_dir)
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
-def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int, known: frozenset[str]) -> dict:
-    return archive.stage_shard(out_dir, ctx.run_id, index, pipeline.clean_shard(raw_dir, items, ctx, known))
+def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int,
+                known: frozenset[str], paragraphs: dict) -> dict:
+    result = pipeline.clean_shard(raw_dir, items, ctx, known, paragraphs)
+    return archive.stage_shard(out_dir, ctx.run_id, index, result)
+
+
+@task(name="deduplicate", cache_policy=NO_CACHE)
+def deduplicate(out_dir: str, ctx: RunContext) -> dict:
+    return archive.deduplicate(out_dir, ctx.run_id)
 
 
 @task(name="publish-run", cache_policy=NO_CACHE)
@@ -46,10 +54,12 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     logger = get_run_logger()
     ctx = pipeline.new_run(Config(shard_size=shard_size), flow_run_id=str(flow_run.id) if flow_run.id else None)
     inputs = discover_inputs(raw_dir)
-    known = known_doc_ids(out_dir)
+    known, paragraphs = archive_memory(out_dir)
     batches = pipeline.shard(inputs, ctx.config.shard_size)
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
-    futures = [clean_shard.submit(raw_dir, out_dir, batch, ctx, i, known) for i, batch in enumerate(batches)]
-    manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), [f.result() for f in futures])
+    futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs) for i, b in enumerate(batches)]
+    shards = [f.result() for f in futures]
+    logger.info("dedup: %s", deduplicate(out_dir, ctx))
+    manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])
     return manifest

@@ -8,20 +8,14 @@ import shutil
 
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, run_local
 from thresher import archive, pipeline, sources
 from thresher.archive import AccountingError
 from thresher.config import Config
 
 
 def run_library(raw, out, shard_size=2):
-    """What the flow does, without Prefect: the library must be usable on its own."""
-    ctx = pipeline.new_run(Config(shard_size=shard_size))
-    items = sources.discover(raw)
-    known = archive.known_doc_ids(out)
-    shards = [archive.stage_shard(out, ctx.run_id, i, pipeline.clean_shard(str(raw), b, ctx, known))
-              for i, b in enumerate(pipeline.shard(items, shard_size))]
-    return archive.publish(out, ctx, str(raw), len(items), shards, "2026-01-01T00:00:00+00:00")
+    return run_local(raw, out, shard_size)
 
 
 @pytest.fixture
@@ -43,8 +37,9 @@ def test_every_input_is_in_exactly_one_dataset(corpus):
     raw, out = corpus
     manifest = run_library(raw, out)
     articles = archive.read_dataset(out, "articles")
+    duplicates = archive.read_dataset(out, "duplicates")
     rejects = archive.read_dataset(out, "rejects")
-    paths = articles.column("source_path").to_pylist() + rejects.column("source_path").to_pylist()
+    paths = [p for t in (articles, duplicates, rejects) for p in t.column("source_path").to_pylist()]
     assert sorted(paths) == sorted(i.source_path for i in sources.discover(raw))
     assert len(paths) == len(set(paths)) == manifest["inputs"]["seen"] == 10
     reasons = dict(zip(rejects.column("source_path").to_pylist(), rejects.column("reason").to_pylist()))
@@ -52,10 +47,20 @@ def test_every_input_is_in_exactly_one_dataset(corpus):
                        "bad/only_chrome.txt": "no_content"}
 
 
+def test_exact_copy_is_a_duplicate_of_the_earliest_fetched(corpus):
+    raw, out = corpus
+    manifest = run_library(raw, out)
+    dups = archive.read_dataset(out, "duplicates").to_pylist()
+    canon = {r["source_path"]: r["doc_id"] for r in archive.read_dataset(out, "articles").to_pylist()}
+    assert [(d["source_path"], d["duplicate_of"], d["method"], d["similarity"]) for d in dups] == [
+        ("003_83df8a5228aa84f7.txt", canon["gz/seed.txt.gz"], "exact", 1.0)]
+    assert manifest["counts"] == {"articles": 5, "duplicates": 1, "rejects": 4}
+
+
 def test_article_rows_carry_provenance(corpus):
     raw, out = corpus
     manifest = run_library(raw, out)
-    rows = {r["source_path"]: r for r in archive.read_dataset(out, "articles").to_pylist()}
+    rows = {r["source_path"]: r for name in ("articles", "duplicates") for r in archive.read_dataset(out, name).to_pylist()}
     gz = rows["gz/seed.txt.gz"]
     assert gz["source_url"] == "https://news.example.vn/a/1" and gz["site"] == "news.example.vn"
     assert gz["fetched_at_source"] == "sidecar" and gz["fetched_at"].isoformat() == "2025-10-27T08:00:00+00:00"
@@ -77,7 +82,7 @@ def test_second_run_skips_archived_inputs_and_adds_only_new_ones(corpus):
     assert second["inputs"] == {"files": seen, "seen": seen, "new": 0, "skipped": seen}
     (raw / "new.txt").write_text("Fresh headline about the river\n" + "The river rose again on Monday, officials said. " * 5)
     third = run_library(raw, out)
-    assert third["inputs"]["new"] == 1 and third["counts"] == {"articles": 1, "rejects": 0}
+    assert third["inputs"]["new"] == 1 and third["counts"] == {"articles": 1, "duplicates": 0, "rejects": 0}
     assert archive.read_dataset(out, "articles").num_rows == first["counts"]["articles"] + 1
 
 

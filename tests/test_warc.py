@@ -11,7 +11,7 @@ import pytest
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from conftest import FIXTURES
+from conftest import FIXTURES, run_local
 from thresher import archive, pipeline, sources
 from thresher.config import Config
 from thresher.records import make_doc_id
@@ -37,10 +37,7 @@ def write_warc(path, gz=True, extra=()):
 
 
 def run(raw, out):
-    ctx = pipeline.new_run(Config())
-    items = sources.discover(raw)
-    shard = archive.stage_shard(out, ctx.run_id, 0, pipeline.clean_shard(str(raw), items, ctx, archive.known_doc_ids(out)))
-    return archive.publish(out, ctx, str(raw), len(items), [shard], "2026-01-01T00:00:00+00:00")
+    return run_local(raw, out)
 
 
 @pytest.mark.parametrize("gz", [True, False], ids=["warc.gz", "warc"])
@@ -94,7 +91,7 @@ def test_not_a_warc_is_rejected_not_fatal(tmp_path):
     (tmp_path / "junk.warc").write_bytes(b"this is not a warc file at all\n" * 10)
     manifest = run(tmp_path, tmp_path / "out")
     rejects = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
-    assert manifest["counts"] == {"articles": 0, "rejects": 1} and rejects[0]["reason"] == "malformed_warc"
+    assert manifest["counts"] == {"articles": 0, "duplicates": 0, "rejects": 1} and rejects[0]["reason"] == "malformed_warc"
 
 
 def test_second_run_skips_archived_records(tmp_path):

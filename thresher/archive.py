@@ -3,7 +3,9 @@
 Layout under OUT_DIR::
 
     articles/<run_id>-<shard>.parquet   canonical records      (ARTICLES_SCHEMA)
+    duplicates/<run_id>-<shard>.parquet pages that duplicate a canonical record (DUPLICATES_SCHEMA)
     rejects/<run_id>-<shard>.parquet    inputs that failed     (REJECTS_SCHEMA)
+    index/signatures/, index/paragraphs/  dedup memory of every canonical record and site paragraph
     runs/<run_id>.json                  one manifest per published run
     _staging/<run_id>/                  work in progress; never read as part of the archive
 
@@ -23,14 +25,21 @@ from collections import Counter
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from thresher import __version__
 from thresher.pipeline import RunContext, ShardResult
-from thresher.records import SCHEMAS
+from thresher import dedup
+from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
 
-DATASETS = ("articles", "rejects")
+DATASETS = ("articles", "duplicates", "rejects")
+INDEX = {"signatures": SIGNATURES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA}  # under OUT_DIR/index/
+DECISIONS_SCHEMA = pa.schema(
+    [("doc_id", pa.string()), ("duplicate_of", pa.string()), ("similarity", pa.float64()), ("method", pa.string())]
+)
 LIBRARIES = ("pyarrow", "prefect", "trafilatura", "charset-normalizer", "dateparser", "py3langid")
 
 
@@ -48,12 +57,13 @@ def staging_dir(out_dir: str | os.PathLike, run_id: str) -> Path:
 
 def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path]:
     """Published Parquet files of one dataset, in name order (run id, then shard)."""
-    return sorted((Path(out_dir) / name).glob("*.parquet"))
+    folder = Path(out_dir) / ("index/" + name if name in INDEX else name)
+    return sorted(folder.glob("*.parquet"))
 
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
     """All published rows of a dataset as one table (empty, with the schema, if none)."""
-    schema = SCHEMAS[name]
+    schema = SCHEMAS.get(name) or INDEX[name]
     files = dataset_files(out_dir, name)
     if not files:
         return schema.empty_table() if columns is None else schema.empty_table().select(columns)
@@ -68,11 +78,21 @@ def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
     return frozenset(ids)
 
 
+def known_paragraph_counts(out_dir: str | os.PathLike) -> dict[tuple[str, int], int]:
+    """Pages per (site, paragraph hash) over all published runs: memory for repeated paragraphs."""
+    table = read_dataset(out_dir, "paragraphs")
+    if table.num_rows == 0:
+        return {}
+    summed = table.group_by(["site", "paragraph_hash"]).aggregate([("pages", "sum")])
+    return dict(zip(zip(summed.column("site").to_pylist(), summed.column("paragraph_hash").to_pylist()),
+                    summed.column("pages_sum").to_pylist()))
+
+
 def stage_shard(out_dir: str | os.PathLike, run_id: str, shard: int, result: ShardResult) -> dict:
     """Write one shard's rows into the run's staging folder; return its summary for the manifest."""
     stage = staging_dir(out_dir, run_id)
     files = []
-    for name, table in zip(DATASETS, result.tables()):
+    for name, table in result.tables().items():
         if table.num_rows == 0:
             continue
         (stage / name).mkdir(parents=True, exist_ok=True)
@@ -112,6 +132,61 @@ def _versions() -> dict[str, str | None]:
     return found
 
 
+def _signatures(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    """(n, NUM_PERM) uint32 signatures and the mask of rows that have one."""
+    col = table.column("signature").combine_chunks() if table.num_rows else pa.array([], pa.list_(pa.uint32()))
+    signed = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    sigs = np.zeros((table.num_rows, dedup.NUM_PERM), dtype=np.uint32)
+    if signed.any():
+        values = pc.list_flatten(col.filter(pa.array(signed))).to_numpy()
+        sigs[signed] = values.reshape(-1, dedup.NUM_PERM)
+    return sigs, signed
+
+
+def deduplicate(out_dir: str | os.PathLike, run_id: str) -> dict:
+    """Find this run's duplicates among its own articles and against the whole archive.
+
+    Reads only signatures (the run's staged ones and the archive's index), never texts, and
+    writes the decisions into staging for :func:`publish` to apply. Returns counts.
+    """
+    stage = staging_dir(out_dir, run_id)
+    new_files = sorted((stage / "signatures").glob("*.parquet"))
+    new = pa.concat_tables(pq.read_table(f, schema=SIGNATURES_SCHEMA) for f in new_files) if new_files else SIGNATURES_SCHEMA.empty_table()
+    old = read_dataset(out_dir, "signatures")
+    both = pa.concat_tables([old, new])
+    sigs, signed = _signatures(both)
+    archived = [True] * old.num_rows + [False] * new.num_rows
+    decisions = dedup.cluster(
+        both.column("doc_id").to_pylist(),
+        both.column("text_hash").to_pylist(),
+        sigs,
+        signed,
+        archived,
+        both.column("fetched_at").to_pylist(),
+        both.column("n_chars").to_pylist(),
+        both.column("source_path").to_pylist(),
+    )
+    table = pa.Table.from_pylist([d.__dict__ for d in decisions], schema=DECISIONS_SCHEMA)
+    stage.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, stage / "decisions.parquet")
+    methods = Counter(d.method for d in decisions)
+    return {"compared": both.num_rows, "new": new.num_rows, "duplicates": len(decisions), "methods": dict(methods)}
+
+
+def _split_articles(path: Path, decisions: dict[str, tuple[str, float, str]]) -> tuple[pa.Table, pa.Table]:
+    """A staged articles file cut into canonical rows and duplicate rows (with their link)."""
+    table = pq.read_table(path, schema=SCHEMAS["articles"])
+    ids = table.column("doc_id").to_pylist()
+    is_dup = pa.array([i in decisions for i in ids])
+    canon = table.filter(pc.invert(is_dup))
+    dups = table.filter(is_dup)
+    links = [decisions[i] for i in dups.column("doc_id").to_pylist()]
+    dups = dups.append_column(SCHEMAS["duplicates"].field("duplicate_of"), pa.array([l[0] for l in links], pa.string()))
+    dups = dups.append_column(SCHEMAS["duplicates"].field("similarity"), pa.array([l[1] for l in links], pa.float64()))
+    dups = dups.append_column(SCHEMAS["duplicates"].field("method"), pa.array([l[2] for l in links], pa.string()))
+    return canon, dups.cast(SCHEMAS["duplicates"])
+
+
 class AccountingError(RuntimeError):
     """Pages seen do not equal articles + rejects + skipped, or a discovered file was not
     processed: a bug, never published."""
@@ -141,13 +216,39 @@ def publish(
     if totals["files"] != files_seen or totals["inputs"] != totals["articles"] + totals["rejects"] + totals["skipped"]:
         raise AccountingError(f"{files_seen} input files discovered, shards account for {dict(totals)}")
     stage = staging_dir(out, ctx.run_id)
-    files = []
+    decided = pq.read_table(stage / "decisions.parquet") if (stage / "decisions.parquet").exists() else DECISIONS_SCHEMA.empty_table()
+    decisions = {
+        d["doc_id"]: (d["duplicate_of"], d["similarity"], d["method"]) for d in decided.to_pylist()
+    }
+    # Articles found to be duplicates move to duplicates/; only canonical signatures join the
+    # index, so later runs compare against canonical records.
     for s in shards:
         for f in s["written"]:
             src = stage / f["dataset"] / f["name"]
-            dest = out / f["dataset"] / f["name"]
+            if f["dataset"] == "articles":
+                canon, dups = _split_articles(src, decisions)
+                pq.write_table(canon, src, compression="zstd")
+                f["rows"] = canon.num_rows
+                if dups.num_rows:
+                    (stage / "duplicates").mkdir(exist_ok=True)
+                    pq.write_table(dups, stage / "duplicates" / f["name"], compression="zstd")
+                    s["written"].append({"dataset": "duplicates", "name": f["name"], "rows": dups.num_rows})
+            elif f["dataset"] == "signatures":
+                sig = pq.read_table(src, schema=SIGNATURES_SCHEMA)
+                keep = pc.invert(pa.array([i in decisions for i in sig.column("doc_id").to_pylist()], pa.bool_()))
+                sig = sig.filter(keep)
+                pq.write_table(sig, src, compression="zstd")
+                f["rows"] = sig.num_rows
+    files = []
+    for s in shards:
+        for f in s["written"]:
+            if not f["rows"]:
+                continue
+            src = stage / f["dataset"] / f["name"]
+            rel = ("index/" if f["dataset"] in INDEX else "") + f"{f['dataset']}/{f['name']}"
+            dest = out / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
-            files.append({"path": f"{f['dataset']}/{f['name']}", "rows": f["rows"], "sha256": file_sha256(src)})
+            files.append({"path": rel, "rows": f["rows"], "sha256": file_sha256(src)})
             os.replace(src, dest)
     manifest = {
         "run_id": ctx.run_id,
@@ -166,7 +267,12 @@ def publish(
             "new": totals["inputs"] - totals["skipped"],
             "skipped": totals["skipped"],
         },
-        "counts": {"articles": totals["articles"], "rejects": totals["rejects"]},
+        "counts": {
+            "articles": totals["articles"] - len(decisions),
+            "duplicates": len(decisions),
+            "rejects": totals["rejects"],
+        },
+        "duplicates_by_method": dict(sorted(Counter(d[2] for d in decisions.values()).items())),
         "removed_per_rule": dict(sorted(rules.items())),
         "rejects_per_reason": dict(sorted(reasons.items())),
         "files": files,

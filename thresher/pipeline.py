@@ -20,12 +20,19 @@ from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from thresher import __version__
+from thresher import __version__, dedup
 from thresher.config import Config
 from thresher.boilerplate import word_count
 from thresher.extract import extract_html
 from thresher.htmlmeta import HtmlMeta
-from thresher.records import ARTICLES_SCHEMA, REJECTS_SCHEMA, Reject, make_doc_id
+from thresher.records import (
+    ARTICLES_SCHEMA,
+    PARAGRAPHS_SCHEMA,
+    REJECTS_SCHEMA,
+    SIGNATURES_SCHEMA,
+    Reject,
+    make_doc_id,
+)
 from thresher.sources import Failed, Page, RawInput, read_pages
 from thresher.textdump import Extracted, clean_dump
 
@@ -59,6 +66,8 @@ class ShardResult:
 
     articles: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
+    signatures: list[dict] = field(default_factory=list)
+    paragraphs: Counter = field(default_factory=Counter)  # (site, paragraph hash) -> pages
     skipped: int = 0
     files: int = 0
     removed_per_rule: Counter = field(default_factory=Counter)
@@ -68,11 +77,15 @@ class ShardResult:
     def inputs(self) -> int:
         return len(self.articles) + len(self.rejects) + self.skipped
 
-    def tables(self) -> tuple[pa.Table, pa.Table]:
-        return (
-            pa.Table.from_pylist(self.articles, schema=ARTICLES_SCHEMA),
-            pa.Table.from_pylist(self.rejects, schema=REJECTS_SCHEMA),
-        )
+    def tables(self) -> dict[str, pa.Table]:
+        """The shard's staged tables: rows, dedup signatures and paragraph counts."""
+        paragraphs = [{"site": site, "paragraph_hash": h, "pages": n} for (site, h), n in sorted(self.paragraphs.items())]
+        return {
+            "articles": pa.Table.from_pylist(self.articles, schema=ARTICLES_SCHEMA),
+            "rejects": pa.Table.from_pylist(self.rejects, schema=REJECTS_SCHEMA),
+            "signatures": pa.Table.from_pylist(self.signatures, schema=SIGNATURES_SCHEMA),
+            "paragraphs": pa.Table.from_pylist(paragraphs, schema=PARAGRAPHS_SCHEMA),
+        }
 
 
 def _provenance(unit: Page | Failed, ctx: RunContext) -> dict:
@@ -169,10 +182,65 @@ def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:
     return "articles", article_row(page, extracted, ctx, html)
 
 
+def strip_repeated_paragraphs(rows: list[dict], known: dict[tuple[str, int], int]) -> Counter:
+    """Remove paragraphs a site repeats on many pages (dedup's first layer), in place.
+
+    Counts are this shard's pages plus ``known`` (earlier runs); returns this shard's counts
+    so they can be persisted. Each removal is logged as ``repeated_paragraph`` with the
+    paragraph's index (``line``) and offsets in the text as it was before this stage.
+    """
+    split = [(row, row["text"].split("\n\n")) for row in rows]
+    shard_counts = Counter()
+    for row, paras in split:
+        if row["site"]:
+            shard_counts.update((row["site"], h) for h in {dedup.paragraph_hash(p) for p in paras})
+    totals = Counter(known)
+    totals.update(shard_counts)
+    doomed = {key for key, n in totals.items() if n >= dedup.REPEAT_MIN_PAGES}
+    for row, paras in split:
+        if not row["site"] or not doomed:
+            continue
+        keep, pos = [], 0
+        for k, para in enumerate(paras):
+            if (row["site"], dedup.paragraph_hash(para)) in doomed and len(paras) > 1:
+                row["removed"].append({"rule": dedup.REPEAT_RULE, "line": k, "start": pos, "end": pos + len(para), "text": para})
+            else:
+                keep.append(para)
+            pos += len(para) + 2
+        if len(keep) < len(paras) and keep:
+            row["text"] = "\n\n".join(keep)
+            row["word_count"] = word_count(row["text"])
+    return shard_counts
+
+
+def signature_row(row: dict, cache: dict[str, int]) -> dict:
+    """What dedup needs of an article, computed once in the shard that cleaned it."""
+    tokens = dedup.dedup_tokens(row["text"])
+    sig = dedup.minhash(tokens, cache)
+    fetched = row["fetched_at"]
+    return {
+        "doc_id": row["doc_id"],
+        "site": row["site"],
+        "text_hash": dedup.text_hash(tokens),
+        "signature": None if sig is None else sig.tolist(),
+        "fetched_at": fetched.timestamp() if fetched else float("inf"),
+        "n_chars": len(row["text"]),
+        "source_path": row["source_path"],
+    }
+
+
 def clean_shard(
-    raw_dir: str, items: list[RawInput], ctx: RunContext, known_ids: frozenset[str] = frozenset()
+    raw_dir: str,
+    items: list[RawInput],
+    ctx: RunContext,
+    known_ids: frozenset[str] = frozenset(),
+    known_paragraphs: dict[tuple[str, int], int] | None = None,
 ) -> ShardResult:
-    """Process a shard of inputs; pages whose doc_id is in ``known_ids`` are skipped."""
+    """Process a shard of inputs; pages whose doc_id is in ``known_ids`` are skipped.
+
+    After extraction, the shard removes paragraphs its sites repeat on many pages and signs
+    every article for dedup, so the corpus-wide dedup step only compares signatures.
+    """
     result = ShardResult()
     for item in items:
         result.files += 1
@@ -190,4 +258,10 @@ def clean_shard(
             else:
                 result.rejects.append(row)
                 result.rejects_per_reason[row["reason"]] += 1
+    result.paragraphs = strip_repeated_paragraphs(result.articles, known_paragraphs or {})
+    result.removed_per_rule.update(
+        r["rule"] for row in result.articles for r in row["removed"] if r["rule"] == dedup.REPEAT_RULE
+    )
+    cache: dict[str, int] = {}
+    result.signatures = [signature_row(row, cache) for row in result.articles]
     return result

@@ -103,7 +103,36 @@ REJECTS_SCHEMA = pa.schema(
     + _PROVENANCE[2:]
 )
 
-SCHEMAS: dict[str, pa.Schema] = {"articles": ARTICLES_SCHEMA, "rejects": REJECTS_SCHEMA}
+DUPLICATES_SCHEMA = pa.schema(
+    list(ARTICLES_SCHEMA)
+    + [
+        _f("duplicate_of", pa.string(), "doc_id of the canonical record in articles/", nullable=False),
+        _f("similarity", pa.float64(), "estimated Jaccard similarity to the canonical (1.0 for exact copies)", nullable=False),
+        _f("method", pa.string(), "how the duplicate was found: exact or near", nullable=False),
+    ]
+)
+
+SCHEMAS: dict[str, pa.Schema] = {"articles": ARTICLES_SCHEMA, "duplicates": DUPLICATES_SCHEMA, "rejects": REJECTS_SCHEMA}
+
+# The archive-wide dedup index (OUT_DIR/index/): not a user dataset, but defined here too.
+SIGNATURES_SCHEMA = pa.schema(
+    [
+        _f("doc_id", pa.string(), "canonical article", nullable=False),
+        _f("site", pa.string(), "site of the article"),
+        _f("text_hash", pa.string(), "sha256 of the normalised token stream (exact-duplicate key)", nullable=False),
+        _f("signature", pa.list_(pa.uint32()), "MinHash signature; null for texts too short to sign"),
+        _f("fetched_at", pa.float64(), "fetch time, seconds since the epoch (canonical choice)"),
+        _f("n_chars", pa.int64(), "length of the text (canonical choice)"),
+        _f("source_path", pa.string(), "source path (canonical tie-break)", nullable=False),
+    ]
+)
+PARAGRAPHS_SCHEMA = pa.schema(
+    [
+        _f("site", pa.string(), "site the paragraph was seen on", nullable=False),
+        _f("paragraph_hash", pa.int64(), "hash of the normalised paragraph", nullable=False),
+        _f("pages", pa.int64(), "pages of this run on which it appeared", nullable=False),
+    ]
+)
 
 
 def sha256_hex(data: bytes) -> str:
