@@ -9,8 +9,10 @@ stay apart (documents sharing one long quoted passage, short briefs on one templ
 size runs in its own process, so peak memory (max RSS) is that size's alone.
 
 Printed per size and system: pairwise precision / recall / F1 against the known clusters,
-documents per second (signing plus clustering, wall time, 2 worker processes for thresher's
-signing as its shards run), and peak memory. datasketch's MinHashLSH (the usual library) runs
+documents per second (signing plus clustering, wall time; thresher signs in 2 worker
+processes as its shards run, and its time includes making the texts there, which datasketch's
+does not), and peak memory. Documents are regenerated from their ids where they are signed, so
+no process ever holds the whole corpus, as in a real run. datasketch's MinHashLSH (the usual library) runs
 on the same documents with the same shingles, permutations and threshold, in one process.
 """
 
@@ -29,49 +31,71 @@ import numpy as np
 from thresher import dedup
 
 WORDS = 300
+SEED = 7
+VOCAB = np.array([f"w{i}" for i in range(50_000)])
+_W = 1.0 / np.arange(1, len(VOCAB) + 1) ** 1.05  # Zipf-like: real texts share common words
+CDF = np.cumsum(_W / _W.sum())
 
 
-def generate(n: int, seed: int = 7) -> tuple[list[str], list[int]]:
-    """``n`` documents and their true cluster ids (documents with the same id are copies)."""
-    rng = np.random.default_rng(seed)
-    vocab = np.array([f"w{i}" for i in range(50_000)])
-    weights = 1.0 / np.arange(1, len(vocab) + 1) ** 1.05  # Zipf-like: real texts share common words
-    weights /= weights.sum()
-    quotes = [rng.choice(vocab, 60, p=weights) for _ in range(max(1, n // 200))]
-    template = rng.choice(vocab, 40, p=weights)
-    texts: list[str] = []
-    labels: list[int] = []
+def _words(rng: np.random.Generator, k: int) -> np.ndarray:
+    return VOCAB[np.searchsorted(CDF, rng.random(k))]
+
+
+def _kind(cid: int) -> tuple[str, int]:
+    """What cluster ``cid`` is and how many documents it has, from the seed alone."""
+    rng = np.random.default_rng([SEED, cid])
+    r = rng.random()
+    if r < 0.05:
+        return "brief", 1
+    copies = 1 + (int(rng.integers(1, 5)) if rng.random() < 0.3 else 0)
+    return ("quote" if r < 0.10 else "story"), copies
+
+
+def plan(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(cluster id, variant) of each of ``n`` documents, shuffled so copies land in different
+    shards, as re-published stories do. Only small integer arrays: texts are made on demand."""
+    cids, variants = [], []
     cid = 0
-    while len(texts) < n:
-        kind = rng.random()
-        if kind < 0.05:  # a template brief: shared formula, own facts
-            words = np.concatenate([template[:20], rng.choice(vocab, 50, p=weights), template[20:]])
-            texts.append(" ".join(words))
-            labels.append(cid)
-            cid += 1
-            continue
-        base = rng.choice(vocab, WORDS, p=weights)
-        if kind < 0.10:  # shares a long quote with other stories, but is its own story
-            q = quotes[int(rng.integers(len(quotes)))]
-            at = int(rng.integers(0, WORDS - 60))
-            base = np.concatenate([base[:at], q, base[at:]])
-        copies = [base]
-        if rng.random() < 0.3:
-            for _ in range(int(rng.integers(1, 5))):
-                doc = base.copy()
-                edit = rng.random()
-                subs = rng.integers(0, len(doc), int(len(doc) * rng.uniform(0.01, 0.04)))
-                doc[subs] = rng.choice(vocab, len(subs), p=weights)
-                if edit < 0.3:  # truncated copy
-                    doc = doc[: int(len(doc) * rng.uniform(0.75, 0.95))]
-                elif edit < 0.6:  # partner intro and sign-off added
-                    doc = np.concatenate([rng.choice(vocab, 15, p=weights), doc, rng.choice(vocab, 10, p=weights)])
-                copies.append(doc)
-        for doc in copies:
-            texts.append(" ".join(doc))
-            labels.append(cid)
+    while len(cids) < n:
+        _, copies = _kind(cid)
+        for v in range(copies):
+            cids.append(cid)
+            variants.append(v)
         cid += 1
-    return texts[:n], labels[:n]
+    order = np.random.default_rng(SEED).permutation(n)
+    return np.array(cids[:n])[order], np.array(variants[:n])[order]
+
+
+def document(cid: int, variant: int) -> str:
+    """The text of one document, regenerated deterministically from its ids."""
+    kind, _ = _kind(cid)
+    rng = np.random.default_rng([SEED, cid, 1])
+    if kind == "brief":  # a template brief: shared formula, own facts
+        formula = _words(np.random.default_rng([SEED, 0, 0]), 40)
+        return " ".join(np.concatenate([formula[:20], _words(rng, 50), formula[20:]]))
+    base = _words(rng, WORDS)
+    if kind == "quote":  # shares a long quote with other stories, but is its own story
+        quote = _words(np.random.default_rng([SEED, 10**9, int(rng.integers(50))]), 60)
+        at = int(rng.integers(0, WORDS - 60))
+        base = np.concatenate([base[:at], quote, base[at:]])
+    if variant == 0:
+        return " ".join(base)
+    vr = np.random.default_rng([SEED, cid, 2, variant])
+    doc = base.copy()
+    subs = vr.integers(0, len(doc), int(len(doc) * vr.uniform(0.01, 0.04)))
+    doc[subs] = _words(vr, len(subs))
+    edit = vr.random()
+    if edit < 0.3:  # truncated copy
+        doc = doc[: int(len(doc) * vr.uniform(0.75, 0.95))]
+    elif edit < 0.6:  # partner intro and sign-off added
+        doc = np.concatenate([_words(vr, 15), doc, _words(vr, 10)])
+    return " ".join(doc)
+
+
+def generate(n: int) -> tuple[list[str], list[int]]:
+    """``n`` documents and their true cluster ids (for small runs and the datasketch baseline)."""
+    cids, variants = plan(n)
+    return [document(int(c), int(v)) for c, v in zip(cids, variants)], cids.tolist()
 
 
 def pairwise(pred: list[int], truth: list[int]) -> tuple[float, float, float]:
@@ -90,24 +114,33 @@ def pairwise(pred: list[int], truth: list[int]) -> tuple[float, float, float]:
     return precision, recall, (2 * precision * recall / (precision + recall) if precision + recall else 0.0)
 
 
-def _sign(chunk: list[str]) -> np.ndarray:
+def _sign(ids: list[tuple[int, int]]) -> tuple[np.ndarray, list[str], list[int]]:
+    """A worker's shard: make its documents and sign them (texts never reach the parent)."""
     cache: dict[str, int] = {}
-    out = np.zeros((len(chunk), dedup.NUM_PERM), dtype=np.uint32)
-    for i, text in enumerate(chunk):
-        sig = dedup.minhash(dedup.dedup_tokens(text), cache)
+    out = np.zeros((len(ids), dedup.NUM_PERM), dtype=np.uint32)
+    hashes, lengths = [], []
+    for i, (cid, variant) in enumerate(ids):
+        tokens = dedup.dedup_tokens(document(cid, variant))
+        sig = dedup.minhash(tokens, cache)
         if sig is not None:
             out[i] = sig
-    return out
+        hashes.append(dedup.text_hash(tokens)[:16])
+        lengths.append(len(tokens))
+    return out, hashes, lengths
 
 
-def run_thresher(texts: list[str]) -> list[int]:
-    chunk = 2000
+def run_thresher(cids: np.ndarray, variants: np.ndarray) -> list[int]:
+    n = len(cids)
+    chunk = 5000
+    ids = list(zip(cids.tolist(), variants.tolist()))
     with Pool(2) as pool:  # shards sign in parallel, as the flow's tasks do
-        sigs = np.concatenate(pool.map(_sign, [texts[i : i + chunk] for i in range(0, len(texts), chunk)]))
-    n = len(texts)
-    hashes = [dedup.text_hash(dedup.dedup_tokens(t)) for t in texts]
+        parts = pool.map(_sign, [ids[i : i + chunk] for i in range(0, n, chunk)])
+    sigs = np.concatenate([p[0] for p in parts])
+    hashes = [h for p in parts for h in p[1]]
+    lengths = [x for p in parts for x in p[2]]
+    del parts
     decisions = dedup.cluster([str(i) for i in range(n)], hashes, sigs, np.ones(n, dtype=bool), [False] * n,
-                              list(range(n)), [len(t) for t in texts], [f"{i:09d}" for i in range(n)])
+                              list(range(n)), lengths, [f"{i:09d}" for i in range(n)])
     pred = list(range(n))
     for d in decisions:
         pred[int(d.doc_id)] = int(d.duplicate_of)
@@ -134,15 +167,49 @@ def run_datasketch(texts: list[str]) -> list[int]:
 
 
 def one(n: int, system: str) -> dict:
-    texts, labels = generate(n)
-    t0 = time.perf_counter()
-    pred = run_thresher(texts) if system == "thresher" else run_datasketch(texts)
+    cids, variants = plan(n)
+    labels = cids.tolist()
+    if system == "thresher":
+        t0 = time.perf_counter()
+        pred = run_thresher(cids, variants)
+    else:
+        texts = [document(int(c), int(v)) for c, v in zip(cids, variants)]
+        t0 = time.perf_counter()  # datasketch is timed without making the texts
+        pred = run_datasketch(texts)
     elapsed = time.perf_counter() - t0
     p, r, f = pairwise(pred, labels)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     return {"n": n, "system": system, "precision": p, "recall": r, "f1": f, "docs_per_s": n / elapsed,
             "seconds": elapsed, "peak_mb": peak}
+
+
+def labelled() -> None:
+    """Pairwise scores on tests/fixtures/dedup: real-prose copies (edits, truncations, new
+    intros, re-wrapping) and hard negatives (shared quotes, template briefs, follow-ups)."""
+    from itertools import combinations
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "dedup"
+    labels = json.loads((root / "labels.json").read_text(encoding="utf-8"))
+    names = [d for g in labels["clusters"] for d in g["docs"]]
+    truth = {d: (g["id"] if g["kind"] == "positive" else d) for g in labels["clusters"] for d in g["docs"]}
+    tokens = [dedup.dedup_tokens((root / "docs" / f"{n}.txt").read_text(encoding="utf-8")) for n in names]
+    sigs = [dedup.minhash(t) for t in tokens]
+    mat = np.stack([s if s is not None else np.zeros(dedup.NUM_PERM, np.uint32) for s in sigs])
+    decisions = dedup.cluster(names, [dedup.text_hash(t) for t in tokens], mat, np.array([s is not None for s in sigs]),
+                              [False] * len(names), list(range(len(names))), [len(t) for t in tokens], names)
+    pred = {n: n for n in names}
+    for d in decisions:
+        pred[d.doc_id] = d.duplicate_of
+    tp = fp = fn = 0
+    for a, b in combinations(names, 2):
+        same_pred, same_true = pred[a] == pred[b], truth[a] == truth[b]
+        tp, fp, fn = tp + (same_pred and same_true), fp + (same_pred and not same_true), fn + (same_true and not same_pred)
+    p, r = tp / (tp + fp), tp / (tp + fn)
+    print(f"labelled set ({len(names)} documents, {sum(g['kind'] == 'positive' for g in labels['clusters'])} copy clusters, "
+          f"{sum(g['kind'] != 'positive' for g in labels['clusters'])} hard-negative groups): pairwise precision {p:.3f} "
+          f"recall {r:.3f} F1 {2 * p * r / (p + r):.3f}, false merges {fp}")
 
 
 def main(argv: list[str]) -> None:
@@ -155,6 +222,7 @@ def main(argv: list[str]) -> None:
         ds_max = int(argv[i + 1])
         argv = argv[:i] + argv[i + 2 :]
     sizes = [int(a) for a in argv] or [10_000, 100_000]
+    labelled()
     print(f"{'docs':>9} {'system':11} {'precision':>9} {'recall':>7} {'F1':>6} {'docs/s':>8} {'seconds':>8} {'peak MB':>8}")
     results = {}
     for n in sizes:

@@ -163,7 +163,8 @@ class Decision:
 
 
 def candidate_pairs(bands: np.ndarray) -> np.ndarray:
-    """Pairs (i, j) of rows sharing a band key, found by grouping (band, key) with Arrow.
+    """Pairs (i, j) of rows sharing a band key, found by grouping keys with Arrow, band by
+    band (memory stays proportional to the number of documents, not documents x bands).
 
     Within a bucket every member is paired with the bucket's first member only: union-find
     joins the rest, and a bucket of k copies costs k pairs instead of k^2.
@@ -171,23 +172,26 @@ def candidate_pairs(bands: np.ndarray) -> np.ndarray:
     n = bands.shape[0]
     if n < 2:
         return np.empty((0, 2), dtype=np.int64)
-    table = pa.table({
-        "doc": np.repeat(np.arange(n, dtype=np.int64), BANDS),
-        "band": np.tile(np.arange(BANDS, dtype=np.int8), n),
-        "key": bands.reshape(-1),
-    })
-    grouped = table.group_by(["band", "key"], use_threads=False).aggregate([("doc", "list")])
-    lists = grouped.column("doc_list")
-    sizes = pc.list_value_length(lists)
-    multi = pc.filter(lists, pc.greater(sizes, 1))
-    if len(multi) == 0:
+    docs = np.arange(n, dtype=np.int64)
+    found = []
+    for b in range(bands.shape[1]):
+        grouped = pa.table({"key": bands[:, b], "doc": docs}).group_by("key", use_threads=False).aggregate(
+            [("doc", "min"), ("doc", "count")]
+        )
+        counts = grouped.column("doc_count").to_numpy()
+        if not (counts > 1).any():
+            continue
+        # Each document whose bucket holds others is paired with the bucket's smallest member.
+        shared = pa.table({"key": grouped.column("key"), "first": grouped.column("doc_min")}).filter(
+            pa.array(counts > 1)
+        )
+        joined = pa.table({"key": bands[:, b], "doc": docs}).join(shared, "key", join_type="inner", use_threads=False)
+        first, doc = joined.column("first").to_numpy(), joined.column("doc").to_numpy()
+        keep = first != doc
+        found.append(np.stack([first[keep], doc[keep]], axis=1))
+    if not found:
         return np.empty((0, 2), dtype=np.int64)
-    flat = pc.list_flatten(multi).to_numpy()
-    lengths = pc.list_value_length(multi).to_numpy()
-    firsts = np.repeat(flat[np.concatenate(([0], np.cumsum(lengths)[:-1]))], lengths)
-    pairs = np.stack([firsts, flat], axis=1)
-    pairs = pairs[pairs[:, 0] != pairs[:, 1]]
-    return np.unique(np.sort(pairs, axis=1), axis=0)
+    return np.unique(np.concatenate(found), axis=0)
 
 
 def pick_canonical(members: Sequence[int], archived: Sequence[bool], fetched: Sequence[float],
