@@ -178,8 +178,11 @@ def one(n: int, system: str) -> dict:
         pred = run_datasketch(texts)
     elapsed = time.perf_counter() - t0
     p, r, f = pairwise(pred, labels)
+    # Max RSS of this process plus, for thresher, twice the largest worker's (both workers run
+    # at once): an upper bound of the memory the size needed at its peak.
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    if system == "thresher":
+        peak += 2 * resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return {"n": n, "system": system, "precision": p, "recall": r, "f1": f, "docs_per_s": n / elapsed,
             "seconds": elapsed, "peak_mb": peak}
 

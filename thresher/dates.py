@@ -17,6 +17,18 @@ _RELATIVE = {"ago", "yesterday", "today", "il y a", "vor", "hace", "há", "lalu"
 _US_CLOCK = re.compile(r"\b[ap]\.?m\b", re.IGNORECASE)
 
 
+def parse_timestamp(value: object) -> datetime | None:
+    """An ISO-8601 timestamp from a sidecar, a WARC header or a stage, as an aware datetime;
+    a time without a zone is taken as UTC. Anything else (missing, malformed) gives None."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
 @lru_cache(maxsize=4096)
 def parse_date(text: str, language: str | None = None) -> str | None:
     """ISO-8601 UTC timestamp for a date line, or None when it is relative or unreadable.
@@ -24,12 +36,9 @@ def parse_date(text: str, language: str | None = None) -> str | None:
     Numeric dates are read day-first (most of the world) unless the line uses a 12-hour
     clock, the mark of US sites, which write month-first. A time without a zone is UTC.
     """
-    try:  # ISO 8601, as page metadata gives it: no need for dateparser's search
-        parsed = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        pass
-    else:
-        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)).astimezone(timezone.utc).isoformat()
+    iso = parse_timestamp(text)  # ISO 8601, as page metadata gives it: no dateparser search
+    if iso is not None:
+        return iso.astimezone(timezone.utc).isoformat()
     words = set(text.casefold().split())
     if words & _RELATIVE or "il y a" in text.casefold():
         return None

@@ -48,6 +48,7 @@ MIN_SHINGLES = 20
 # running story recur in a handful of follow-ups, not in eight).
 REPEAT_MIN_PAGES = 8
 REPEAT_RULE = "repeated_paragraph@1"
+BLOCK = 65536  # rows per block in vectorised steps: temporaries stay in the tens of MB
 
 _PRIME = np.uint64(4294967291)  # largest prime below 2^32: a*h + b stays below 2^64
 _rng = np.random.default_rng(20251123)  # fixed seed: signatures must be identical in every run
@@ -100,9 +101,22 @@ def minhash(tokens: Sequence[str], cache: dict[str, int] | None = None) -> np.nd
 
 def band_keys(signatures: np.ndarray) -> np.ndarray:
     """One uint64 key per LSH band (``(n, BANDS)`` for ``(n, NUM_PERM)`` signatures):
-    documents sharing any key become candidates."""
-    rows = signatures.astype(np.uint64).reshape(-1, BANDS, ROWS)
-    return (rows * _BAND_MIX).sum(axis=2, dtype=np.uint64)
+    documents sharing any key become candidates. Computed in blocks: widening a million
+    signatures to uint64 at once would cost 2 GB of temporaries."""
+    out = np.empty((signatures.shape[0], BANDS), dtype=np.uint64)
+    for i in range(0, signatures.shape[0], BLOCK):
+        rows = signatures[i : i + BLOCK].astype(np.uint64).reshape(-1, BANDS, ROWS)
+        out[i : i + BLOCK] = (rows * _BAND_MIX).sum(axis=2, dtype=np.uint64)
+    return out
+
+
+def pair_similarity(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard of each (i, j) pair of rows, in blocks to bound the temporaries."""
+    out = np.empty(len(pairs), dtype=np.float64)
+    for i in range(0, len(pairs), BLOCK):
+        block = pairs[i : i + BLOCK]
+        out[i : i + BLOCK] = (signatures[block[:, 0]] == signatures[block[:, 1]]).mean(axis=1)
+    return out
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
@@ -224,10 +238,10 @@ def cluster(doc_ids: Sequence[str], hashes: Sequence[str], signatures: np.ndarra
             first_by_hash[h] = i
     rows = np.flatnonzero(signed)
     if len(rows) > 1:
-        sigs = signatures[rows]
+        sigs = signatures[rows] if len(rows) < n else signatures  # no copy when all are signed
         pairs = candidate_pairs(band_keys(sigs))
         if len(pairs):
-            sims = (sigs[pairs[:, 0]] == sigs[pairs[:, 1]]).mean(axis=1)
+            sims = pair_similarity(sigs, pairs)
             for a, b in pairs[sims >= threshold]:
                 uf.union(int(rows[a]), int(rows[b]))
     groups: dict[int, list[int]] = {}

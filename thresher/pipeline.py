@@ -23,6 +23,7 @@ import pyarrow as pa
 from thresher import __version__, dedup
 from thresher.config import Config
 from thresher.boilerplate import word_count
+from thresher.dates import parse_timestamp
 from thresher.extract import extract_html
 from thresher.htmlmeta import HtmlMeta
 from thresher.records import (
@@ -105,16 +106,6 @@ def _provenance(unit: Page | Failed, ctx: RunContext) -> dict:
     }
 
 
-def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else None
-
-
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -129,7 +120,7 @@ def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | Non
     html = html or HtmlMeta()
     url = page.url or html.canonical_url
     site = _text(side.get("site")) or html.site_name or (urlsplit(url).hostname if url else None)
-    published = _parse_time(ex.published_at) or _parse_time(side.get("published_at"))
+    published = parse_timestamp(ex.published_at) or parse_timestamp(side.get("published_at"))
     return {
         **_provenance(page, ctx),
         "source_url": url,

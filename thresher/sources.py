@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
 
 log = logging.getLogger(__name__)
@@ -177,17 +178,6 @@ class Failed:
     record_id: str | None = None
 
 
-def _sidecar_time(sidecar: dict) -> datetime | None:
-    value = sidecar.get("fetched_at")
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
 def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
     """The pages of one input: one for a text or HTML file, one per HTML record of a WARC."""
     if item.input_format.startswith("warc"):
@@ -202,7 +192,7 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> It
         yield Failed(item, data, "read", raw.raw_sha256, raw.raw_bytes)
         return
     side = item.sidecar
-    fetched = _sidecar_time(side)
+    fetched = parse_timestamp(side.get("fetched_at"))
     yield Page(
         item,
         data,

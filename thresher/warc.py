@@ -19,6 +19,7 @@ from pathlib import Path
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
 
+from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
 
 log = logging.getLogger(__name__)
@@ -41,15 +42,6 @@ def _is_html(content_type: str, payload: bytes) -> bool:
         return content_type.split(";")[0].strip().lower() in HTML_TYPES
     head = payload[:1024].lower()
     return b"<html" in head or b"<!doctype html" in head
-
-
-def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 class WarcRecord:
@@ -118,7 +110,7 @@ def iter_records(path: Path, max_bytes: int) -> Iterator[WarcRecord | tuple[int,
                     offset,
                     headers.get_header("WARC-Record-ID"),
                     headers.get_header("WARC-Target-URI"),
-                    _when(headers.get_header("WARC-Date")),
+                    parse_timestamp(headers.get_header("WARC-Date")),
                     content_type,
                     payload,
                 )
