@@ -9,7 +9,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test bench-quality bench-dedup lock clean-venv
+.PHONY: run test bench-quality bench-dedup bench-incremental lock clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench-quality: $(STAMP)  ## precision/recall/F1 of the text rules on the fixture
 
 bench-dedup: $(STAMP)  ## dedup quality, docs/s and peak memory at 10k, 100k and 1M docs, beside datasketch
 	$(BIN)/python bench/dedup.py 10000 100000 1000000 --datasketch-max 100000
+
+bench-incremental: $(STAMP)  ## 1,000 pages archived, re-run unchanged, then 10 pages added
+	$(BIN)/python bench/incremental.py 1000
 
 lock:  ## re-resolve requirements.in into the full lock requirements.txt
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv

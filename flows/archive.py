@@ -1,6 +1,6 @@
 """``archive_corpus``: raw pages in RAW_DIR to a published run in OUT_DIR.
 
-Reads like the data flow in DESIGN.md: discover → clean shards (read, decode, extract, strip,
+Reads like the data flow in DESIGN.md: recover (clear an interrupted run) → discover → clean shards (read, decode, extract, strip,
 sign for dedup, staged Parquet) → deduplicate (signatures of the run against the archive) →
 publish (split duplicates out, move into datasets, manifest last). Each task is one library call
 on a batch of pages: a task run costs milliseconds of orchestration, so tasks never work on
@@ -26,15 +26,20 @@ def discover_inputs(raw_dir: str) -> list[RawInput]:
     return sources.discover(raw_dir)
 
 
+@task(name="recover-interrupted-runs", cache_policy=NO_CACHE)
+def recover(out_dir: str) -> list[str]:
+    return archive.recover(out_dir)
+
+
 @task(name="load-archive-memory", cache_policy=NO_CACHE)
-def archive_memory(out_dir: str) -> tuple[frozenset[str], dict]:
-    return archive.known_doc_ids(out_dir), archive.known_paragraph_counts(out_dir)
+def archive_memory(out_dir: str) -> tuple[frozenset[str], dict, frozenset[str]]:
+    return archive.known_doc_ids(out_dir), archive.known_paragraph_counts(out_dir), archive.known_snapshots(out_dir)
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
 def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int,
-                known: frozenset[str], paragraphs: dict) -> dict:
-    result = pipeline.clean_shard(raw_dir, items, ctx, known, paragraphs)
+                known: frozenset[str], paragraphs: dict, snapshots: frozenset[str]) -> dict:
+    result = pipeline.clean_shard(raw_dir, items, ctx, known, paragraphs, snapshots)
     return archive.stage_shard(out_dir, ctx.run_id, index, result)
 
 
@@ -44,8 +49,8 @@ def deduplicate(out_dir: str, ctx: RunContext) -> dict:
 
 
 @task(name="publish-run", cache_policy=NO_CACHE)
-def publish_run(out_dir: str, ctx: RunContext, raw_dir: str, seen: int, shards: list[dict]) -> dict:
-    return archive.publish(out_dir, ctx, raw_dir, seen, shards, datetime.now(timezone.utc).isoformat())
+def publish_run(out_dir: str, ctx: RunContext, raw_dir: str, seen: int, shards: list[dict], recovered: list[str]) -> dict:
+    return archive.publish(out_dir, ctx, raw_dir, seen, shards, datetime.now(timezone.utc).isoformat(), recovered)
 
 
 @flow(name="archive_corpus", log_prints=False)
@@ -53,13 +58,16 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
     logger = get_run_logger()
     ctx = pipeline.new_run(Config(shard_size=shard_size), flow_run_id=str(flow_run.id) if flow_run.id else None)
+    recovered = recover(out_dir)
+    if recovered:
+        logger.warning("cleared what an interrupted run left: %s", recovered)
     inputs = discover_inputs(raw_dir)
-    known, paragraphs = archive_memory(out_dir)
+    known, paragraphs, snapshots = archive_memory(out_dir)
     batches = pipeline.shard(inputs, ctx.config.shard_size)
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
-    futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs) for i, b in enumerate(batches)]
+    futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs, snapshots) for i, b in enumerate(batches)]
     shards = [f.result() for f in futures]
     logger.info("dedup: %s", deduplicate(out_dir, ctx))
-    manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards)
+    manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards, recovered)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])
     return manifest

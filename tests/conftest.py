@@ -22,14 +22,8 @@ def prefect_harness():
 
 
 def run_local(raw, out, shard_size: int = 500):
-    """The flow's steps without Prefect, as a library user would wire them."""
-    from thresher import archive, pipeline, sources
+    """The flow's steps without Prefect, as a library user runs them."""
     from thresher.config import Config
+    from thresher.runner import archive_serial
 
-    ctx = pipeline.new_run(Config(shard_size=shard_size))
-    items = sources.discover(raw)
-    known, paragraphs = archive.known_doc_ids(out), archive.known_paragraph_counts(out)
-    shards = [archive.stage_shard(out, ctx.run_id, i, pipeline.clean_shard(str(raw), b, ctx, known, paragraphs))
-              for i, b in enumerate(pipeline.shard(items, shard_size))]
-    archive.deduplicate(out, ctx.run_id)
-    return archive.publish(out, ctx, str(raw), len(items), shards, "2026-01-01T00:00:00+00:00")
+    return archive_serial(raw, out, Config(shard_size=shard_size))

@@ -35,3 +35,17 @@ def test_archive_corpus_flow(prefect_harness, raw_copy, tmp_path):
     again = archive_corpus(raw_dir=str(raw_copy), out_dir=str(out), shard_size=2)
     assert again["inputs"] == {"files": 6, "seen": 6, "new": 0, "skipped": 6}
     assert archive.read_dataset(out, "articles").num_rows == 5
+
+
+def test_verify_archive_flow(prefect_harness, raw_copy, tmp_path):
+    from flows.verify import verify_archive
+
+    from conftest import run_local
+
+    out = tmp_path / "clean"
+    run_local(raw_copy, out)
+    assert verify_archive(out_dir=str(out), all_records=True)["ok"]
+    (out / "runs").joinpath("x.json").write_text('{"run_id": "x", "files": [{"path": "articles/gone.parquet", "rows": 1, "sha256": "0"}], '
+                                                 '"counts": {"articles": 0, "rejects": 0}, "inputs": {"seen": 0, "skipped": 0}}')
+    with pytest.raises(RuntimeError, match="gone.parquet"):
+        verify_archive(out_dir=str(out))

@@ -35,7 +35,8 @@ from thresher.pipeline import RunContext, ShardResult
 from thresher import dedup
 from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
 
-DATASETS = ("articles", "duplicates", "rejects")
+RECORDS = ("articles", "duplicates", "rejects")  # every page is one row of one of these
+DATASETS = RECORDS + ("snapshots",)
 INDEX = {"signatures": SIGNATURES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA}  # under OUT_DIR/index/
 DECISIONS_SCHEMA = pa.schema(
     [("doc_id", pa.string()), ("duplicate_of", pa.string()), ("similarity", pa.float64()), ("method", pa.string())]
@@ -55,10 +56,23 @@ def staging_dir(out_dir: str | os.PathLike, run_id: str) -> Path:
     return Path(out_dir) / "_staging" / run_id
 
 
+def published(out_dir: str | os.PathLike) -> dict[str, dict]:
+    """Every file of every published run (path relative to OUT_DIR -> its manifest entry).
+
+    A file that no manifest lists belongs to a run that never finished publishing: it is not
+    part of the archive, whatever folder it sits in. This is what makes a run atomic.
+    """
+    files: dict[str, dict] = {}
+    for manifest in load_manifests(out_dir):
+        for f in manifest["files"]:
+            files[f["path"]] = {**f, "run_id": manifest["run_id"]}
+    return files
+
+
 def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path]:
     """Published Parquet files of one dataset, in name order (run id, then shard)."""
-    folder = Path(out_dir) / ("index/" + name if name in INDEX else name)
-    return sorted(folder.glob("*.parquet"))
+    prefix = ("index/" if name in INDEX else "") + name + "/"
+    return [Path(out_dir) / p for p in sorted(published(out_dir)) if p.startswith(prefix)]
 
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
@@ -73,9 +87,41 @@ def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | Non
 def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
     """Every doc_id already archived, in any dataset: the inputs a new run can skip."""
     ids: set[str] = set()
-    for name in DATASETS:
+    for name in RECORDS:
         ids.update(read_dataset(out_dir, name, ["doc_id"]).column("doc_id").to_pylist())
     return frozenset(ids)
+
+
+def known_snapshots(out_dir: str | os.PathLike) -> frozenset[str]:
+    """sha256 of every raw snapshot already stored: bytes seen before are not stored again."""
+    return frozenset(read_dataset(out_dir, "snapshots", ["raw_sha256"]).column("raw_sha256").to_pylist())
+
+
+def recover(out_dir: str | os.PathLike) -> list[str]:
+    """Clear what interrupted runs left: staging folders and files no manifest lists.
+
+    Safe because a run publishes its manifest last: without one, nothing it wrote was ever
+    part of the archive. Assumes one writer at a time. Returns what was removed.
+    """
+    out = Path(out_dir)
+    removed = []
+    staging = out / "_staging"
+    if staging.is_dir():
+        for run in sorted(staging.iterdir()):
+            shutil.rmtree(run, ignore_errors=True)
+            removed.append(str(run.relative_to(out)))
+        staging.rmdir()
+    keep = set(published(out))
+    for folder in [*DATASETS, *(f"index/{n}" for n in INDEX)]:
+        for path in sorted((out / folder).glob("*.parquet")):
+            rel = path.relative_to(out).as_posix()
+            if rel not in keep:
+                path.unlink()
+                removed.append(rel)
+    for tmp in (out / "runs").glob(".*.tmp"):
+        tmp.unlink()
+        removed.append(tmp.relative_to(out).as_posix())
+    return removed
 
 
 def known_paragraph_counts(out_dir: str | os.PathLike) -> dict[tuple[str, int], int]:
@@ -199,6 +245,7 @@ def publish(
     files_seen: int,
     shards: list[dict],
     finished_at: str,
+    recovered: list[str] | None = None,
 ) -> dict:
     """Move a run's staged files into the datasets and write its manifest (last).
 
@@ -276,6 +323,7 @@ def publish(
         "removed_per_rule": dict(sorted(rules.items())),
         "rejects_per_reason": dict(sorted(reasons.items())),
         "files": files,
+        "recovered_from_interrupted_runs": recovered or [],
     }
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)

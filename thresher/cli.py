@@ -76,6 +76,58 @@ def run(
 
 
 @app.command()
+def verify(
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    all_records: bool = typer.Option(False, "--all", help="Re-derive every record's text, not a sample."),
+    sample: int = typer.Option(100, min=0, help="How many records to re-derive when --all is not given."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Check the archive: file hashes against run manifests, raw snapshots against their
+    sha256, records against snapshots, each run's accounting, and texts re-derived from the
+    raw bytes. Exit code 0 only if everything holds; each problem names its file or record.
+
+    Example: thresher verify clean --all
+    """
+    from thresher.audit import verify as run_verify
+
+    report = run_verify(out_dir, all_records=all_records, sample=sample)
+    if as_json:
+        sys.stdout.write(json.dumps({"ok": report.ok, **report.__dict__}, indent=2) + "\n")
+    else:
+        for line in report.errors:
+            console.print(f"[red]FAIL[/red] {line}", highlight=False)
+        for line in report.warnings:
+            console.print(f"[yellow]warn[/yellow] {line}", highlight=False)
+        checked = ", ".join(f"{v} {k}" for k, v in report.checked.items())
+        console.print(("[green]archive verified[/green]: " if report.ok else f"[red]{len(report.errors)} problem(s)[/red]; checked: ") + checked)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def audit(
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    key: str = typer.Argument(..., help="A doc_id, a source path (relative to RAW_DIR) or a URL."),
+    as_json: bool = typer.Option(False, "--json", help="Print the lineage as JSON."),
+) -> None:
+    """Tell where a record came from: raw file and hash, snapshot, fetch time, run, versions,
+    extractor, every removed span with its rule, and its duplicate relations.
+
+    Example: thresher audit clean 001_3c8e0fc09b8af7fa.txt
+    """
+    from thresher.audit import describe, lineage
+
+    info = lineage(out_dir, key)
+    if info is None:
+        console.print(f"[red]no record[/red] with doc_id, source path or URL {key!r} in {out_dir}")
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(describe(info) + "\n")
+
+
+@app.command()
 def rules() -> None:
     """List the boilerplate rules in the order they run, with what each removes and why it is safe.
 

@@ -31,6 +31,7 @@ from thresher.records import (
     PARAGRAPHS_SCHEMA,
     REJECTS_SCHEMA,
     SIGNATURES_SCHEMA,
+    SNAPSHOTS_SCHEMA,
     Reject,
     make_doc_id,
 )
@@ -68,6 +69,7 @@ class ShardResult:
     articles: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     signatures: list[dict] = field(default_factory=list)
+    snapshots: list[dict] = field(default_factory=list)
     paragraphs: Counter = field(default_factory=Counter)  # (site, paragraph hash) -> pages
     skipped: int = 0
     files: int = 0
@@ -85,6 +87,7 @@ class ShardResult:
             "articles": pa.Table.from_pylist(self.articles, schema=ARTICLES_SCHEMA),
             "rejects": pa.Table.from_pylist(self.rejects, schema=REJECTS_SCHEMA),
             "signatures": pa.Table.from_pylist(self.signatures, schema=SIGNATURES_SCHEMA),
+            "snapshots": pa.Table.from_pylist(self.snapshots, schema=SNAPSHOTS_SCHEMA),
             "paragraphs": pa.Table.from_pylist(paragraphs, schema=PARAGRAPHS_SCHEMA),
         }
 
@@ -226,19 +229,29 @@ def clean_shard(
     ctx: RunContext,
     known_ids: frozenset[str] = frozenset(),
     known_paragraphs: dict[tuple[str, int], int] | None = None,
+    known_snapshots: frozenset[str] = frozenset(),
 ) -> ShardResult:
     """Process a shard of inputs; pages whose doc_id is in ``known_ids`` are skipped.
 
-    After extraction, the shard removes paragraphs its sites repeat on many pages and signs
-    every article for dedup, so the corpus-wide dedup step only compares signatures.
+    Bytes not yet in the archive's raw snapshots (``known_snapshots``) are kept for it. After
+    extraction, the shard removes paragraphs its sites repeat on many pages and signs every
+    article for dedup, so the corpus-wide dedup step only compares signatures.
     """
     result = ShardResult()
+    snapped = set(known_snapshots)
     for item in items:
         result.files += 1
         for unit in read_pages(raw_dir, item, ctx.config.max_bytes):
             if make_doc_id(item.source_path, unit.raw_sha256, unit.offset) in known_ids:
                 result.skipped += 1
                 continue
+            if unit.stored is not None and unit.raw_sha256 not in snapped:
+                snapped.add(unit.raw_sha256)  # stored once, whatever path or record repeats it
+                result.snapshots.append({
+                    "raw_sha256": unit.raw_sha256, "content": unit.stored, "raw_bytes": len(unit.stored),
+                    "source_path": item.source_path, "input_format": item.input_format,
+                    "source_offset": unit.offset, "content_type": unit.content_type,
+                })
             if isinstance(unit, Failed):
                 kind, row = "rejects", reject_row(unit, unit.reject, unit.stage, ctx)
             else:

@@ -114,6 +114,19 @@ DUPLICATES_SCHEMA = pa.schema(
 
 SCHEMAS: dict[str, pa.Schema] = {"articles": ARTICLES_SCHEMA, "duplicates": DUPLICATES_SCHEMA, "rejects": REJECTS_SCHEMA}
 
+SNAPSHOTS_SCHEMA = pa.schema(
+    [
+        _f("raw_sha256", pa.string(), "sha256 of content: the key records point at", nullable=False),
+        _f("content", pa.large_binary(), "the raw bytes exactly as read (a file as stored, or a WARC record's payload)", nullable=False),
+        _f("raw_bytes", pa.int64(), "length of content", nullable=False),
+        _f("source_path", pa.string(), "where these bytes were first seen, relative to RAW_DIR", nullable=False),
+        _f("input_format", pa.string(), "kind of input they came from", nullable=False),
+        _f("source_offset", pa.int64(), "WARC record offset where they were first seen (null for files)"),
+        _f("content_type", pa.string(), "HTTP Content-Type of a WARC record (null for files)"),
+    ]
+)
+SCHEMAS["snapshots"] = SNAPSHOTS_SCHEMA
+
 # The archive-wide dedup index (OUT_DIR/index/): not a user dataset, but defined here too.
 SIGNATURES_SCHEMA = pa.schema(
     [

@@ -163,6 +163,8 @@ class Page:
     http_charset: str | None = None
     offset: int | None = None
     record_id: str | None = None
+    stored: bytes | None = None  # the bytes raw_sha256 is of: what the raw snapshot keeps
+    content_type: str | None = None  # a WARC record's HTTP Content-Type (for re-deriving)
 
 
 @dataclass(frozen=True)
@@ -176,6 +178,8 @@ class Failed:
     raw_bytes: int | None = None
     offset: int | None = None
     record_id: str | None = None
+    stored: bytes | None = None
+    content_type: str | None = None
 
 
 def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
@@ -189,7 +193,7 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> It
         return
     data = content_bytes(item, raw, max_bytes)
     if isinstance(data, Reject):
-        yield Failed(item, data, "read", raw.raw_sha256, raw.raw_bytes)
+        yield Failed(item, data, "read", raw.raw_sha256, raw.raw_bytes, stored=raw.data)
         return
     side = item.sidecar
     fetched = parse_timestamp(side.get("fetched_at"))
@@ -202,6 +206,7 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> It
         fetched or raw.mtime,
         "sidecar" if fetched else "file_mtime",
         side.get("url") if isinstance(side.get("url"), str) else None,
+        stored=raw.data,
     )
 
 
@@ -215,7 +220,8 @@ def _warc_pages(path: Path, item: RawInput, max_bytes: int) -> Iterator[Page | F
         elif not rec.is_html:
             kind = rec.content_type.split(";")[0].strip() or "unknown"
             yield Failed(item, Reject("not_html", f"WARC record of type {kind}"), "read", rec.sha256,
-                         len(rec.payload), rec.offset, rec.record_id)
+                         len(rec.payload), rec.offset, rec.record_id, rec.payload, rec.content_type)
         else:
             yield Page(item, rec.payload, rec.sha256, len(rec.payload), "html", rec.date,
-                       "warc" if rec.date else None, rec.url, rec.charset, rec.offset, rec.record_id)
+                       "warc" if rec.date else None, rec.url, rec.charset, rec.offset, rec.record_id,
+                       rec.payload, rec.content_type)

@@ -1,0 +1,32 @@
+"""``verify_archive``: the weekly proof that the archive is what its manifests say.
+
+One task, one library call: ``thresher.audit.verify``. The flow fails (and Prefect reports
+it) when any check fails; the report's lines name each file or record at fault.
+"""
+
+from __future__ import annotations
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from thresher import audit
+
+
+@task(name="verify-archive", cache_policy=NO_CACHE)
+def verify_task(out_dir: str, all_records: bool, sample: int) -> audit.Report:
+    return audit.verify(out_dir, all_records=all_records, sample=sample)
+
+
+@flow(name="verify_archive")
+def verify_archive(out_dir: str = "clean", all_records: bool = False, sample: int = 100) -> dict:
+    """Verify ``out_dir``; raise (so the flow run fails) when a check fails."""
+    logger = get_run_logger()
+    report = verify_task(out_dir, all_records, sample)
+    for line in report.warnings:
+        logger.warning(line)
+    for line in report.errors:
+        logger.error(line)
+    logger.info("checked: %s", report.checked)
+    if not report.ok:
+        raise RuntimeError(f"{len(report.errors)} archive check(s) failed; first: {report.errors[0]}")
+    return {"ok": True, **report.checked}
