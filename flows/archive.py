@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import os
+
 from prefect import flow, get_run_logger, task
+from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 
@@ -53,7 +56,17 @@ def publish_run(out_dir: str, ctx: RunContext, raw_dir: str, seen: int, shards: 
     return archive.publish(out_dir, ctx, raw_dir, seen, shards, datetime.now(timezone.utc).isoformat(), recovered)
 
 
-@flow(name="archive_corpus", log_prints=False)
+def task_runner(workers: int | None = None, dask_address: str | None = None):
+    """Where shard tasks run: local processes (default, one per core; parsing is CPU-bound, so
+    threads would share one core through the GIL), or an existing Dask cluster."""
+    if dask_address:
+        from prefect_dask import DaskTaskRunner
+
+        return DaskTaskRunner(address=dask_address)
+    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 1)
+
+
+@flow(name="archive_corpus", log_prints=False, task_runner=task_runner())
 def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 500) -> dict:
     """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
     logger = get_run_logger()

@@ -44,21 +44,26 @@ def run(
     raw_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder of raw pages (searched recursively)."),
     out_dir: Path = typer.Argument(..., help="Archive folder; created if missing."),
     shard_size: int = typer.Option(500, min=1, help="Pages per task: the unit of parallel work."),
+    workers: int = typer.Option(os.cpu_count() or 1, min=1, help="Local worker processes (one per core by default)."),
+    dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     as_json: bool = typer.Option(False, "--json", help="Print the run manifest as JSON."),
 ) -> None:
     """Archive RAW_DIR into OUT_DIR with the Prefect flow `archive_corpus`.
 
-    Runs on an embedded, temporary Prefect server unless PREFECT_API_URL points at one.
-    Pages already archived (same path, same bytes) are skipped.
+    Runs on an embedded, temporary Prefect server unless PREFECT_API_URL points at one, with
+    one worker process per core (parsing is CPU-bound: threads would not help), or on a Dask
+    cluster with --dask-address. Pages already archived (same path, same bytes) are skipped.
 
     Example: thresher run raw clean
+    Example: thresher run raw clean --dask-address tcp://127.0.0.1:8786
     """
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.archive import archive_corpus
+    from flows.archive import archive_corpus, task_runner
 
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = archive_corpus(raw_dir=str(raw_dir), out_dir=str(out_dir), shard_size=shard_size)
+    flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
+    manifest = flow(raw_dir=str(raw_dir.resolve()), out_dir=str(out_dir.resolve()), shard_size=shard_size)
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
         return
