@@ -145,8 +145,12 @@ def is_paragraph(text: str) -> bool:
 
 
 # Teaser parsing asks the same questions of a line many times, and sites repeat the same
-# chrome on every page: the line predicates are pure, so they are memoised.
-@lru_cache(maxsize=1 << 16)
+# chrome on every page: the line predicates are pure, so they are memoised. Bounded: prose
+# lines are long and rarely repeat, and an unbounded memo grows with the corpus.
+PREDICATE_MEMO = 4096
+
+
+@lru_cache(maxsize=PREDICATE_MEMO)
 def is_chrome(text: str, p: Patterns) -> bool:
     if phrase_key(text) in p.chrome_lines:
         return True
@@ -160,7 +164,7 @@ CHROME_MAX_WORDS = 60
 CREDIT_TAIL = 120  # label, separator and an 80-character credit fit in the line's last 120
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=PREDICATE_MEMO)
 def is_caption(text: str, p: Patterns) -> bool:
     """Photo captions and credits: '(Photo: VNA)', 'Photo: AFP', '... REUTERS/Jane Doe'."""
     if word_count(text) > 80 or not p.caption_trigger.search(text):
@@ -177,12 +181,12 @@ def is_caption(text: str, p: Patterns) -> bool:
     return word_count(value) <= 8 and named and bool(m.group("open") or label[:1].isupper())
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=PREDICATE_MEMO)
 def is_image_residue(text: str, p: Patterns) -> bool:
     return phrase_key(text) in p.image_residue or bool(p.image_file.fullmatch(text))
 
 
-@lru_cache(maxsize=1 << 16)
+@lru_cache(maxsize=PREDICATE_MEMO)
 def is_teaser_header(text: str, p: Patterns) -> bool:
     key = phrase_key(text)
     return key in p.teaser_headers or (key.startswith("more from ") and word_count(key) <= 5)
