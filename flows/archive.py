@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import os
+from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
+from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
 from thresher import archive, pipeline, sources
@@ -56,6 +58,25 @@ def publish_run(out_dir: str, ctx: RunContext, raw_dir: str, seen: int, shards: 
     return archive.publish(out_dir, ctx, raw_dir, seen, shards, datetime.now(timezone.utc).isoformat(), recovered)
 
 
+@contextmanager
+def api_shared_with_workers():
+    """Let worker processes report to this flow's Prefect API.
+
+    On the embedded server the API URL lives only in this process's settings; a worker process
+    without it starts a temporary server of its own (seconds each, and its task states never
+    reach this flow's server). Exporting the URL before the first task is submitted fixes both.
+    """
+    if os.environ.get("PREFECT_API_URL"):
+        yield
+        return
+    with get_client(sync_client=True) as client:
+        os.environ["PREFECT_API_URL"] = str(client.api_url)
+    try:
+        yield
+    finally:
+        os.environ.pop("PREFECT_API_URL", None)
+
+
 def task_runner(workers: int | None = None, dask_address: str | None = None):
     """Where shard tasks run: local processes (default, one per core; parsing is CPU-bound, so
     threads would share one core through the GIL), or an existing Dask cluster."""
@@ -78,8 +99,9 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     known, paragraphs, snapshots = archive_memory(out_dir)
     batches = pipeline.shard(inputs, ctx.config.shard_size)
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
-    futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs, snapshots) for i, b in enumerate(batches)]
-    shards = [f.result() for f in futures]
+    with api_shared_with_workers():
+        futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs, snapshots) for i, b in enumerate(batches)]
+        shards = [f.result() for f in futures]
     logger.info("dedup: %s", deduplicate(out_dir, ctx))
     manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards, recovered)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])
