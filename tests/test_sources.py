@@ -40,7 +40,12 @@ def test_symlink_out_of_raw_dir_is_skipped(tmp_path):
     raw = tmp_path / "raw"
     raw.mkdir()
     os.symlink(outside, raw / "link.txt")
-    assert discover(raw) == []
+    (item,) = discover(raw)
+    assert item.refused and read_input(raw, item, 1000) is not None
+    from thresher.sources import Failed, read_pages
+
+    (unit,) = read_pages(raw, item, 1000)
+    assert isinstance(unit, Failed) and unit.reject.reason == "unreadable" and "out of RAW_DIR" in unit.reject.detail
 
 
 def test_reads_gzip_and_hashes_stored_bytes(tmp_path):

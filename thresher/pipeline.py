@@ -92,11 +92,17 @@ class ShardResult:
         }
 
 
+def printable_path(path: str) -> str:
+    """A path as text: file names that are not valid UTF-8 keep their bytes as \\x escapes,
+    so the row can be written (Parquet strings are UTF-8) and the name is still recognisable."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def _provenance(unit: Page | Failed, ctx: RunContext) -> dict:
     item = unit.item
     return {
         "doc_id": make_doc_id(item.source_path, unit.raw_sha256, unit.offset),
-        "source_path": item.source_path,
+        "source_path": printable_path(item.source_path),
         "raw_sha256": unit.raw_sha256,
         "raw_bytes": unit.raw_bytes,
         "input_format": item.input_format,
@@ -249,7 +255,7 @@ def clean_shard(
                 snapped.add(unit.raw_sha256)  # stored once, whatever path or record repeats it
                 result.snapshots.append({
                     "raw_sha256": unit.raw_sha256, "content": unit.stored, "raw_bytes": len(unit.stored),
-                    "source_path": item.source_path, "input_format": item.input_format,
+                    "source_path": printable_path(item.source_path), "input_format": item.input_format,
                     "source_offset": unit.offset, "content_type": unit.content_type,
                 })
             if isinstance(unit, Failed):

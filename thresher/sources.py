@@ -13,6 +13,7 @@ import logging
 import os
 import zlib
 from collections.abc import Iterator
+from stat import S_ISREG
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -42,6 +43,7 @@ class RawInput:
     source_path: str  # relative to RAW_DIR, with forward slashes
     input_format: str
     sidecar: dict = field(default_factory=dict)
+    refused: str | None = None  # why discovery will not read it (a link out of RAW_DIR)
 
 
 @dataclass(frozen=True)
@@ -92,8 +94,9 @@ def read_sidecar(path: Path) -> dict:
 def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
     """Every readable input under ``raw_dir``, recursively, sorted by relative path.
 
-    Symbolic links are not followed out of ``raw_dir``: a link pointing outside it is skipped
-    and logged, so a crafted raw folder cannot make thresher archive arbitrary files.
+    Symbolic links are not followed out of ``raw_dir``: such a link is listed, so that it gets
+    a reject row, but never read; a crafted raw folder cannot make thresher archive arbitrary
+    files.
     """
     root = Path(raw_dir).resolve()
     found: list[RawInput] = []
@@ -104,11 +107,17 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
             if kind is None:
                 continue
             path = Path(dirpath) / name
-            if path.is_symlink() and not path.resolve().is_relative_to(root):
-                log.warning("skipping %s: symbolic link out of the raw folder", path)
-                continue
             rel = path.relative_to(root).as_posix()
-            found.append(RawInput(rel, kind, read_sidecar(path)))
+            refused = None
+            if path.is_symlink():
+                try:
+                    outside = not path.resolve().is_relative_to(root)
+                except (OSError, RuntimeError):  # a link loop: reading it will say so
+                    outside = False
+                if outside:
+                    log.warning("not following %s: symbolic link out of the raw folder", path)
+                    refused = "symbolic link pointing out of RAW_DIR (not followed)"
+            found.append(RawInput(rel, kind, {} if refused else read_sidecar(path), refused))
     return sorted(found, key=lambda item: item.source_path)
 
 
@@ -118,6 +127,8 @@ def read_input(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Ra
     path = Path(raw_dir) / item.source_path
     try:
         stat = path.stat()
+        if not S_ISREG(stat.st_mode):  # a FIFO or device named page.txt would block or never end
+            return Reject("unreadable", "not a regular file")
         if stat.st_size > max_bytes:
             return Reject("too_large", f"{stat.st_size} bytes on disk, limit {max_bytes}")
         raw = path.read_bytes()
@@ -184,6 +195,9 @@ class Failed:
 
 def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
     """The pages of one input: one for a text or HTML file, one per HTML record of a WARC."""
+    if item.refused:
+        yield Failed(item, Reject("unreadable", item.refused), "read")
+        return
     if item.input_format.startswith("warc"):
         yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes)
         return
@@ -212,6 +226,20 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> It
 
 def _warc_pages(path: Path, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
     from thresher.warc import iter_records  # warcio only where WARC files are read
+
+    if not path.is_file():
+        yield Failed(item, Reject("unreadable", "not a regular file"), "read")
+        return
+    units = 0
+    for rec in _warc_units(path, item, max_bytes):
+        units += 1
+        yield rec
+    if units == 0:  # a WARC without one page record must still leave a row: nothing vanishes
+        yield Failed(item, Reject("no_content", "the WARC file holds no response or resource record"), "read")
+
+
+def _warc_units(path: Path, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
+    from thresher.warc import iter_records
 
     for rec in iter_records(path, max_bytes):
         if isinstance(rec, tuple):

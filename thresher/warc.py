@@ -82,6 +82,8 @@ def iter_records(path: Path, max_bytes: int) -> Iterator[WarcRecord | tuple[int,
             for record in records:
                 if record.format != "warc":  # warcio also reads legacy ARC, and junk as ARC
                     raise ValueError(f"not a WARC record (looks like {record.format})")
+                if not record.rec_type:
+                    raise ValueError("a record without a WARC-Type header")
                 if record.rec_type not in PAGE_RECORD_TYPES:
                     offset = records.get_record_offset()
                     end = offset + records.get_record_length()

@@ -1,0 +1,140 @@
+"""Bad input never stops a run: a corpus of hostile files mixed into good pages. The run
+completes, each bad file is one rejects row with the right reason, every good page comes out
+exactly as it does alone, and the archive verifies."""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import os
+import shutil
+
+import pytest
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from conftest import FIXTURES, ROOT, run_local
+from thresher import archive, audit
+from thresher.config import Config
+from thresher.runner import archive_serial
+
+GOOD = ["001_3c8e0fc09b8af7fa.txt", "002_c3bde9851478618a.txt", "003_83df8a5228aa84f7.txt"]
+HTML_GOOD = ["a_wire_share_bars", "b_arc_see_more"]
+CHROME_ONLY = "Log in\nShare:\nAdvertisement\nSubscribe\n"
+
+
+def _warc(records) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True)
+    for make in records:
+        writer.write_record(make(writer))
+    return buf.getvalue()
+
+
+def _response(body: bytes, ctype="text/html"):
+    http = StatusAndHeaders("200 OK", [("Content-Type", ctype)], protocol="HTTP/1.1")
+    return lambda w: w.create_warc_record("https://x.example/p", "response", payload=io.BytesIO(body), http_headers=http)
+
+
+def _request(w):
+    return w.create_warc_record("https://x.example/p", "request", payload=io.BytesIO(b"GET / HTTP/1.1\r\n\r\n"))
+
+
+def hostile_files(limit: int) -> dict[str, tuple[bytes, str]]:
+    """file name -> (bytes, expected reject reason): at least 40 kinds of bad input."""
+    page = (FIXTURES / "html" / "a_wire_share_bars.html").read_bytes()
+    big = b"x" * (limit + 1)
+    files = {
+        "empty.txt": (b"", "empty"),
+        "spaces.txt": (b"   \n\t\n  ", "empty"),
+        "newlines.txt": (b"\n" * 500, "empty"),
+        "png.txt": (b"\x89PNG\r\n\x1a\n" + b"\x00" * 400, "not_text"),
+        "nul_bytes.txt": (b"text\x00more\x00text" * 50, "not_text"),
+        "controls.txt": (bytes(range(1, 9)) * 200, "not_text"),
+        "elf.html": (b"\x7fELF\x02\x01\x01" + b"\x00" * 300, "not_text"),
+        "pdf_as.html": (b"%PDF-1.7\n\x00\x00\x01binary" * 20, "not_text"),
+        "zip_as.txt": (b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + b"\x00" * 200, "not_text"),
+        "bad_bom.txt": (codecs.BOM_UTF8 + b"\xff\xfe\xfd\xfc", "decode_error"),
+        "bad_utf16.txt": (codecs.BOM_UTF16_LE + b"\x00\xd8\x00\xd8", "decode_error"),
+        "too_big.txt": (big, "too_large"),
+        "too_big.html": (b"<p>" + big, "too_large"),
+        "bomb.txt.gz": (gzip.compress(b"a" * (limit * 4)), "too_large"),
+        "bomb.html.gz": (gzip.compress(b"<p>" + b"a" * (limit * 4)), "too_large"),
+        "cut.txt.gz": (gzip.compress(b"hello world " * 500)[:40], "truncated_archive"),
+        "cut.html.gz": (gzip.compress(page)[:200], "truncated_archive"),
+        "not_gzip.txt.gz": (b"this is plain text, not gzip at all", "truncated_archive"),
+        "gz_of_binary.txt.gz": (gzip.compress(b"\x00\x01\x02" * 300), "not_text"),
+        "gz_empty.txt.gz": (gzip.compress(b""), "empty"),
+        "only_chrome.txt": (CHROME_ONLY.encode(), "no_content"),
+        "only_teasers.txt": (b"Related news\nStorm hits coast\nStorm hits coast\n", "no_content"),
+        "only_nav.html": (b"<html><body><nav><a href='/'>Home</a><a href='/w'>World</a></nav></body></html>", "no_content"),
+        "empty_body.html": (b"<html><head><title>x</title></head><body></body></html>", "no_content"),
+        "script_only.html": (b"<html><body><script>var a = 1;</script></body></html>", "no_content"),
+        "comment_only.html": (b"<!-- nothing here -->", "no_content"),
+        "tags_only.html": (b"<div><div><div></div></div></div>" * 100, "no_content"),
+        "hidden_only.html": (b"<html><body><div style='display:none'><p>" + b"secret words " * 50 + b"</p></div></body></html>", "no_content"),
+        "junk.warc": (b"this is not a warc file at all\n" * 10, "malformed_warc"),
+        "junk.warc.gz": (gzip.compress(b"WARC/1.0\r\nnonsense\r\n\r\n"), "malformed_warc"),
+        "empty.warc": (b"", "no_content"),
+        "requests_only.warc.gz": (_warc([_request, _request]), "no_content"),
+        "image_only.warc.gz": (_warc([_response(b"\xff\xd8\xff" + b"\x00" * 300, "image/jpeg")]), "not_html"),
+        "pdf_only.warc.gz": (_warc([_response(b"%PDF-1.7 ...", "application/pdf")]), "not_html"),
+        "json_only.warc.gz": (_warc([_response(b'{"a": 1}', "application/json")]), "not_html"),
+        "cut.warc.gz": (_warc([_response(page)])[:300], "truncated_archive"),
+        "empty_html_record.warc.gz": (_warc([_response(b"")]), "empty"),
+        "chrome_record.warc.gz": (_warc([_response(b"<html><body><nav>Home</nav></body></html>")]), "no_content"),
+        "big_record.warc.gz": (_warc([_response(b"<p>" + big)]), "too_large"),
+        "name with spaces and ü.txt": (b"", "empty"),
+        ("x" * 200) + ".txt": (b"", "empty"),
+        "bad \udcff name.txt": (b"", "empty"),
+    }
+    return files
+
+
+@pytest.fixture
+def corpus(tmp_path):
+    limit = 20_000
+    good = tmp_path / "good"
+    good.mkdir()
+    for name in GOOD:
+        shutil.copy(ROOT / "raw" / name, good / name)
+    for slug in HTML_GOOD:
+        shutil.copy(FIXTURES / "html" / f"{slug}.html", good / f"{slug}.html")
+    mixed = tmp_path / "mixed"
+    shutil.copytree(good, mixed)
+    bad = mixed / "bad"
+    bad.mkdir()
+    expected = {}
+    for name, (data, reason) in hostile_files(limit).items():
+        path = os.path.join(os.fsencode(bad), os.fsencode(name))
+        with open(path, "wb") as fh:
+            fh.write(data)
+        expected[name] = reason
+    os.mkfifo(bad / "fifo.txt")
+    expected["fifo.txt"] = "unreadable"
+    (bad / "loop.txt").symlink_to(bad / "loop.txt")
+    expected["loop.txt"] = "unreadable"
+    (bad / "dir.txt").mkdir()  # a folder named like a page is not an input
+    (bad / "broken.json").write_text("{not json")
+    (bad / "broken.txt").write_text("A sentence long enough to be an article about the river rising again, officials said.")
+    return good, mixed, tmp_path, expected, limit
+
+
+def test_hostile_corpus(corpus):
+    good, mixed, tmp_path, expected, limit = corpus
+    assert len(expected) >= 40
+    cfg = Config(max_bytes=limit * 10, shard_size=7)  # the size limit is per page; pages here are small
+    manifest = archive_serial(mixed, tmp_path / "out", Config(max_bytes=limit, shard_size=7))
+    alone = archive_serial(good, tmp_path / "alone", cfg)
+    rejects = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
+    got = {r["source_path"].removeprefix("bad/"): r["reason"] for r in rejects}
+    want = {n.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"): r for n, r in expected.items()}
+    assert got == want
+    assert len(rejects) == len(want), "one row per bad file"
+    texts = {r["source_path"]: r["text"] for r in archive.read_dataset(tmp_path / "out", "articles").to_pylist()}
+    texts_alone = {r["source_path"]: r["text"] for r in archive.read_dataset(tmp_path / "alone", "articles").to_pylist()}
+    assert {k: v for k, v in texts.items() if not k.startswith("bad/")} == texts_alone
+    assert "bad/broken.txt" in texts  # a broken sidecar costs nothing
+    assert manifest["inputs"]["seen"] == len(texts) + manifest["counts"]["duplicates"] + len(rejects)
+    assert audit.verify(tmp_path / "out", all_records=True).ok
