@@ -9,7 +9,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test bench bench-quality bench-dedup bench-incremental lock clean-venv
+.PHONY: run test fuzz bench bench-quality bench-dedup bench-incremental lock clean-venv
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ run: $(STAMP)  ## archive raw/ into clean/
 
 test: $(STAMP)  ## the test suite, as CI runs it
 	$(BIN)/python -m pytest
+
+fuzz: $(STAMP)  ## 60 s of mutation fuzzing of the readers and extractors
+	$(BIN)/python fuzz/readers.py 60
 
 bench: $(STAMP)  ## end-to-end pages/s, CPU/page, peak memory at 1k, 10k, 50k pages
 	$(BIN)/python bench/throughput.py 1000 10000 50000

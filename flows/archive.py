@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import os
+import traceback
 from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
@@ -87,6 +88,18 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
     return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 1)
 
 
+def _shard_or_rejects(future, out_dir: str, batch: list[RawInput], ctx: RunContext, index: int) -> dict:
+    """A shard's summary; when the shard still crashes after its retry (a bug, not bad input),
+    its inputs become internal_error rejects and the traceback goes into the run manifest."""
+    try:
+        return future.result()
+    except Exception:  # the task's own exception, re-raised by Prefect
+        error = traceback.format_exc()
+        get_run_logger().error("shard %d failed after retries; its %d inputs are rejected: %s", index, len(batch),
+                               error.strip().splitlines()[-1])
+        return archive.stage_shard(out_dir, ctx.run_id, index, pipeline.crashed_shard(batch, ctx, error))
+
+
 @flow(name="archive_corpus", log_prints=False, task_runner=task_runner())
 def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 500) -> dict:
     """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
@@ -101,7 +114,7 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
     with api_shared_with_workers():
         futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs, snapshots) for i, b in enumerate(batches)]
-        shards = [f.result() for f in futures]
+        shards = [_shard_or_rejects(f, out_dir, b, ctx, i) for i, (f, b) in enumerate(zip(futures, batches))]
     logger.info("dedup: %s", deduplicate(out_dir, ctx))
     manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards, recovered)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])

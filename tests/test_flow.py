@@ -49,3 +49,40 @@ def test_verify_archive_flow(prefect_harness, raw_copy, tmp_path):
                                                  '"counts": {"articles": 0, "rejects": 0}, "inputs": {"seen": 0, "skipped": 0}}')
     with pytest.raises(RuntimeError, match="gone.parquet"):
         verify_archive(out_dir=str(out))
+
+
+def test_a_crashing_shard_becomes_internal_error_rejects(prefect_harness, raw_copy, tmp_path, monkeypatch):
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from flows.archive import archive_corpus
+    from thresher import pipeline
+
+    real = pipeline.clean_shard
+
+    def flaky(raw_dir, items, *args, **kwargs):
+        if any(i.source_path == "002_c3bde9851478618a.txt" for i in items):
+            raise RuntimeError("a bug that only this shard meets")
+        return real(raw_dir, items, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "clean_shard", flaky)
+    out = tmp_path / "clean"
+    flow = archive_corpus.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
+    manifest = flow(raw_dir=str(raw_copy), out_dir=str(out), shard_size=2)
+    rejects = {r["source_path"]: r for r in archive.read_dataset(out, "rejects").to_pylist()}
+    crashed = [p for p, r in rejects.items() if r["reason"] == "internal_error"]
+    assert sorted(crashed) == ["002_c3bde9851478618a.txt", "003_83df8a5228aa84f7.txt"]  # the shard's two inputs
+    assert "a bug that only this shard meets" in rejects["002_c3bde9851478618a.txt"]["detail"]
+    assert len(manifest["shard_errors"]) == 1 and "RuntimeError" in manifest["shard_errors"][0]["traceback"]
+    assert manifest["counts"]["articles"] == 3
+
+
+def test_exit_code_rules():
+    from thresher.cli import _run_failed
+
+    ok = {"counts": {"articles": 3, "duplicates": 0, "rejects": 1}, "inputs": {"new": 4}, "shard_errors": []}
+    assert _run_failed(ok, strict=False) is None
+    assert _run_failed(ok, strict=True)
+    nothing = {"counts": {"articles": 0, "duplicates": 0, "rejects": 4}, "inputs": {"new": 4}, "shard_errors": []}
+    assert _run_failed(nothing, strict=False)
+    unchanged = {"counts": {"articles": 0, "duplicates": 0, "rejects": 0}, "inputs": {"new": 0}, "shard_errors": []}
+    assert _run_failed(unchanged, strict=True) is None

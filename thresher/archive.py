@@ -155,6 +155,7 @@ def stage_shard(out_dir: str | os.PathLike, run_id: str, shard: int, result: Sha
         "removed_per_rule": dict(result.removed_per_rule),
         "rejects_per_reason": dict(result.rejects_per_reason),
         "written": files,
+        "error": result.error,
     }
 
 
@@ -324,6 +325,7 @@ def publish(
         "rejects_per_reason": dict(sorted(reasons.items())),
         "files": files,
         "recovered_from_interrupted_runs": recovered or [],
+        "shard_errors": [{"shard": s["shard"], "traceback": s["error"]} for s in shards if s.get("error")],
     }
     runs = out / "runs"
     runs.mkdir(parents=True, exist_ok=True)

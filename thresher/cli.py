@@ -36,7 +36,8 @@ def _version(value: bool) -> None:
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    """Exit codes: 0 success, 1 the run or check failed, 2 bad usage."""
+    """Exit codes: 0 success; 1 a check failed, nothing new became an article, or (--strict)
+    anything was rejected; 2 bad usage."""
 
 
 @app.command()
@@ -46,6 +47,7 @@ def run(
     shard_size: int = typer.Option(500, min=1, help="Pages per task: the unit of parallel work."),
     workers: int = typer.Option(os.cpu_count() or 1, min=1, help="Local worker processes (one per core by default)."),
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
+    strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),
     as_json: bool = typer.Option(False, "--json", help="Print the run manifest as JSON."),
 ) -> None:
     """Archive RAW_DIR into OUT_DIR with the Prefect flow `archive_corpus`.
@@ -64,8 +66,11 @@ def run(
     out_dir.mkdir(parents=True, exist_ok=True)
     flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
     manifest = flow(raw_dir=str(raw_dir.resolve()), out_dir=str(out_dir.resolve()), shard_size=shard_size)
+    failed = _run_failed(manifest, strict)
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
+        if failed:
+            raise typer.Exit(1)
         return
     table = Table(title=f"run {manifest['run_id']}")
     table.add_column("what")
@@ -78,6 +83,22 @@ def run(
         table.add_row(f"  rejected: {key}", str(value))
     console.print(table)
     console.print(f"manifest: {out_dir / 'runs' / (manifest['run_id'] + '.json')}")
+    for err in manifest.get("shard_errors", []):
+        console.print(f"[red]shard {err['shard']} crashed[/red]; its inputs are internal_error rejects (traceback in the manifest)")
+    if failed:
+        console.print(f"[red]{failed}[/red]")
+        raise typer.Exit(1)
+
+
+def _run_failed(manifest: dict, strict: bool) -> str | None:
+    """Why the run should exit non-zero: nothing of what was new succeeded, or (with
+    --strict) anything was rejected or crashed. Rejects alone are bad input, not failure."""
+    counts, new = manifest["counts"], manifest["inputs"]["new"]
+    if new and counts["articles"] + counts["duplicates"] == 0:
+        return "no input became an article"
+    if strict and (counts["rejects"] or manifest.get("shard_errors")):
+        return f"--strict: {counts['rejects']} rejected, {len(manifest.get('shard_errors', []))} shard(s) crashed"
+    return None
 
 
 @app.command()

@@ -59,8 +59,13 @@ def sniff_charset(data: bytes) -> str | None:
     return m.group(1).decode("ascii", "replace") if m else None
 
 
+# Control characters are never text in HTML, and lxml refuses them when a tree is edited.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def parse_tree(html: str) -> lxml.html.HtmlElement | None:
     """Parse (and repair) markup; None when there is no document in it at all."""
+    html = _XML_INVALID.sub(" ", html)
     try:
         tree = lxml.html.document_fromstring(html)
     except (etree.ParserError, ValueError):
@@ -139,18 +144,23 @@ def _trafilatura(tree: lxml.html.HtmlElement, url: str | None):
 
 
 def _readability(html: str) -> str:
-    """The second extractor, on a fresh parse (trafilatura pruned the first tree)."""
+    """The second extractor, on a fresh parse (trafilatura pruned the first tree). A failure
+    of the fallback must not cost the page: it is logged and trafilatura's text stands."""
     from readability import Document
 
     tree = parse_tree(html)
     if tree is None:
         return ""
     remove_hidden(tree)
-    summary = Document(lxml.html.tostring(tree, encoding="unicode")).summary(html_partial=True)
-    body = lxml.html.fragment_fromstring(summary, create_parent="div")
+    try:
+        summary = Document(lxml.html.tostring(tree, encoding="unicode")).summary(html_partial=True)
+        body = lxml.html.fragment_fromstring(summary, create_parent="div")
+    except Exception as exc:  # readability and lxml raise assorted errors on odd markup
+        log.warning("readability fallback failed (%s: %s); keeping trafilatura's text", type(exc).__name__, str(exc)[:200])
+        return ""
     blocks = []
     for el in body.iter("p", "h2", "h3", "h4", "li", "blockquote", "pre", "tr"):
-        if el.tag in {"p", "li"} and any(a.tag in {"li", "blockquote"} for a in el.iterancestors()) and el.tag == "p":
+        if el.tag == "p" and any(a.tag in {"li", "blockquote"} for a in el.iterancestors()):
             continue
         text = " ".join(el.text_content().split())
         if text:

@@ -73,6 +73,7 @@ class ShardResult:
     paragraphs: Counter = field(default_factory=Counter)  # (site, paragraph hash) -> pages
     skipped: int = 0
     files: int = 0
+    error: str | None = None  # traceback of a shard that crashed (see crashed_shard)
     removed_per_rule: Counter = field(default_factory=Counter)
     rejects_per_reason: Counter = field(default_factory=Counter)
 
@@ -180,6 +181,19 @@ def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:
         return "rejects", reject_row(page, outcome, stage, ctx)
     extracted, html = outcome
     return "articles", article_row(page, extracted, ctx, html)
+
+
+def crashed_shard(items: list[RawInput], ctx: RunContext, error: str) -> ShardResult:
+    """The outcome of a shard that kept crashing (a bug, after retries): every input in it is
+    an ``internal_error`` reject, so the run can publish with nothing lost or hidden."""
+    result = ShardResult(error=error)
+    last = error.strip().splitlines()[-1][:300] if error.strip() else "shard failed"
+    for item in items:
+        unit = Failed(item, Reject("internal_error", f"shard crashed: {last}"), "extract")
+        result.files += 1
+        result.rejects.append(reject_row(unit, unit.reject, unit.stage, ctx))
+        result.rejects_per_reason["internal_error"] += 1
+    return result
 
 
 def strip_repeated_paragraphs(rows: list[dict], known: dict[tuple[str, int], int]) -> Counter:
