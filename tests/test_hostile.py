@@ -138,3 +138,24 @@ def test_hostile_corpus(corpus):
     assert "bad/broken.txt" in texts  # a broken sidecar costs nothing
     assert manifest["inputs"]["seen"] == len(texts) + manifest["counts"]["duplicates"] + len(rejects)
     assert audit.verify(tmp_path / "out", all_records=True).ok
+
+
+def test_a_200_mb_page_is_rejected_without_being_read(tmp_path):
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    with open(raw / "huge.html", "wb") as fh:  # sparse: 200 MB long, no disk used
+        fh.truncate(200 * 1024 * 1024)
+    before = __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss
+    manifest = run_local(raw, tmp_path / "out")
+    after = __import__("resource").getrusage(__import__("resource").RUSAGE_SELF).ru_maxrss
+    (reject,) = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
+    assert reject["reason"] == "too_large" and manifest["counts"]["rejects"] == 1
+    assert (after - before) < 50 * 1024  # KiB: the page was never read into memory
+
+
+def test_warc_record_limit_is_set_in_config(tmp_path):
+    from thresher.sources import RawInput, read_pages
+
+    (tmp_path / "w.warc.gz").write_bytes(_warc([_response(b"<p>" + b"word " * 50 + b"</p>")] * 3))
+    units = list(read_pages(tmp_path, RawInput("w.warc.gz", "warc.gz"), 10**6, max_records=2))
+    assert [type(u).__name__ for u in units] == ["Page", "Page", "Failed"] and units[-1].reject.reason == "too_large"

@@ -24,12 +24,15 @@ class Config:
     """Settings of one archive run.
 
     ``rules`` is the ordered list of text rules to apply; its names (with versions) and the
-    sha256 of the phrase tables go into provenance through the hash. ``max_bytes`` bounds the size of a single input: larger
-    files are rejected as ``too_large`` instead of being read into memory.
+    sha256 of the phrase tables go into provenance through the hash. ``max_bytes`` bounds a
+    single page (a file, or a WARC record's payload): larger ones are rejected as
+    ``too_large`` before they are read into memory. ``max_warc_records`` bounds the pages
+    taken from one WARC file; the rest of the file is one ``too_large`` reject.
     """
 
     rules: tuple[str, ...] = DEFAULT_RULES
     max_bytes: int = 20 * 1024 * 1024
+    max_warc_records: int = 1_000_000
     min_words: int = 1
     shard_size: int = 500
 
@@ -37,8 +40,8 @@ class Config:
         unknown = [name for name in self.rules if name not in REGISTRY]
         if unknown:
             raise ValueError(f"unknown boilerplate rules in config: {unknown}; known: {sorted(REGISTRY)}")
-        if self.max_bytes <= 0 or self.shard_size <= 0 or self.min_words < 0:
-            raise ValueError("max_bytes and shard_size must be positive, min_words non-negative")
+        if self.max_bytes <= 0 or self.shard_size <= 0 or self.max_warc_records <= 0 or self.min_words < 0:
+            raise ValueError("max_bytes, max_warc_records and shard_size must be positive, min_words non-negative")
 
     def as_dict(self) -> dict:
         """The config as plain data, with each rule's version, as it is hashed and recorded."""

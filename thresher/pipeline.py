@@ -261,7 +261,7 @@ def clean_shard(
     snapped = set(known_snapshots)
     for item in items:
         result.files += 1
-        for unit in read_pages(raw_dir, item, ctx.config.max_bytes):
+        for unit in read_pages(raw_dir, item, ctx.config.max_bytes, ctx.config.max_warc_records):
             if make_doc_id(item.source_path, unit.raw_sha256, unit.offset) in known_ids:
                 result.skipped += 1
                 continue

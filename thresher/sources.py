@@ -193,13 +193,13 @@ class Failed:
     content_type: str | None = None
 
 
-def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
+def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_records: int = 1_000_000) -> Iterator[Page | Failed]:
     """The pages of one input: one for a text or HTML file, one per HTML record of a WARC."""
     if item.refused:
         yield Failed(item, Reject("unreadable", item.refused), "read")
         return
     if item.input_format.startswith("warc"):
-        yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes)
+        yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes, max_records)
         return
     raw = read_input(raw_dir, item, max_bytes)
     if isinstance(raw, Reject):
@@ -224,24 +224,24 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> It
     )
 
 
-def _warc_pages(path: Path, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
+def _warc_pages(path: Path, item: RawInput, max_bytes: int, max_records: int) -> Iterator[Page | Failed]:
     from thresher.warc import iter_records  # warcio only where WARC files are read
 
     if not path.is_file():
         yield Failed(item, Reject("unreadable", "not a regular file"), "read")
         return
     units = 0
-    for rec in _warc_units(path, item, max_bytes):
+    for rec in _warc_units(path, item, max_bytes, max_records):
         units += 1
         yield rec
     if units == 0:  # a WARC without one page record must still leave a row: nothing vanishes
         yield Failed(item, Reject("no_content", "the WARC file holds no response or resource record"), "read")
 
 
-def _warc_units(path: Path, item: RawInput, max_bytes: int) -> Iterator[Page | Failed]:
+def _warc_units(path: Path, item: RawInput, max_bytes: int, max_records: int) -> Iterator[Page | Failed]:
     from thresher.warc import iter_records
 
-    for rec in iter_records(path, max_bytes):
+    for rec in iter_records(path, max_bytes, max_records):
         if isinstance(rec, tuple):
             offset, reject = rec
             yield Failed(item, reject, "read", offset=offset)

@@ -65,11 +65,12 @@ class WarcRecord:
         return _is_html(self.content_type, self.payload)
 
 
-def iter_records(path: Path, max_bytes: int) -> Iterator[WarcRecord | tuple[int, Reject]]:
+def iter_records(path: Path, max_bytes: int, max_records: int = 1_000_000) -> Iterator[WarcRecord | tuple[int, Reject]]:
     """Page-like records of a WARC file in file order; a record too large or a file that stops
     parsing yields ``(offset, Reject)`` so the failure is recorded where it happened."""
     offset = 0
     end = 0
+    pages = 0
     try:
         fh = open(path, "rb")
         size = os.fstat(fh.fileno()).st_size
@@ -93,6 +94,10 @@ def iter_records(path: Path, max_bytes: int) -> Iterator[WarcRecord | tuple[int,
                     content_type = record.http_headers.get_header("Content-Type") or ""
                 else:
                     content_type = headers.get_header("Content-Type") or ""
+                pages += 1
+                if pages > max_records:
+                    yield records.get_record_offset(), Reject("too_large", f"more than {max_records} page records in one WARC file")
+                    return
                 # Read the payload before asking for the offset: warcio's get_record_offset()
                 # reads to the end of the record, after which the content stream is empty.
                 payload = record.content_stream().read(max_bytes + 1)
