@@ -90,26 +90,12 @@ def run_system(system: str, folder: Path) -> dict:
 def _thresher_pool(raw: Path, out: Path, workers: int) -> None:
     """The flow's steps with the shards on a plain process pool (no Prefect)."""
     from concurrent.futures import ProcessPoolExecutor
-    from datetime import datetime, timezone
 
-    from thresher import archive, pipeline, sources
     from thresher.config import Config
+    from thresher.runner import archive_serial
 
-    ctx = pipeline.new_run(Config())
-    items = sources.discover(raw)
-    known, paragraphs, snaps = archive.known_doc_ids(out), archive.known_paragraph_counts(out), archive.known_snapshots(out)
-    batches = pipeline.shard(items, ctx.config.shard_size)
     with ProcessPoolExecutor(workers) as pool:
-        futures = [pool.submit(_shard, str(raw), str(out), b, ctx, i, known, paragraphs, snaps) for i, b in enumerate(batches)]
-        shards = [f.result() for f in futures]
-    archive.deduplicate(out, ctx.run_id)
-    archive.publish(out, ctx, str(raw), len(items), shards, datetime.now(timezone.utc).isoformat())
-
-
-def _shard(raw, out, batch, ctx, i, known, paragraphs, snaps):
-    from thresher import archive, pipeline
-
-    return archive.stage_shard(out, ctx.run_id, i, pipeline.clean_shard(raw, batch, ctx, known, paragraphs, snaps))
+        archive_serial(raw, out, Config(), mapper=pool.map)
 
 
 def main(argv: list[str]) -> None:

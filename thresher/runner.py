@@ -1,30 +1,41 @@
 """The archive run without Prefect: the same steps as ``flows/archive.py``, in one process.
 
 For library users, tests and benchmarks. The flow is the way to run thresher on a schedule,
-in parallel or on a cluster; this is the same sequence, serial, with nothing to start.
+in parallel or on a cluster; this is the same sequence with nothing to start. ``mapper``
+lets a caller run the shards elsewhere (a process pool's ``map``): shards are independent.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
 from thresher import archive, pipeline, sources
 from thresher.config import Config
 
 
-def archive_serial(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Config | None = None) -> dict:
+def shard_job(args: tuple) -> dict:
+    """Clean and stage one shard: ``(raw_dir, out_dir, items, ctx, index, known, paragraphs,
+    snapshots)`` in, the shard's summary out. Top-level so that process pools can pickle it."""
+    raw_dir, out_dir, items, ctx, index, known, paragraphs, snapshots = args
+    result = pipeline.clean_shard(str(raw_dir), items, ctx, known, paragraphs, snapshots)
+    return archive.stage_shard(out_dir, ctx.run_id, index, result)
+
+
+def archive_serial(
+    raw_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: Config | None = None,
+    mapper: Callable[[Callable[[tuple], dict], Iterable[tuple]], Iterable[dict]] = map,
+) -> dict:
     """Archive every new page of ``raw_dir`` into ``out_dir``; return the run manifest."""
     recovered = archive.recover(out_dir)
     ctx = pipeline.new_run(config or Config())
     items = sources.discover(raw_dir)
-    known = archive.known_doc_ids(out_dir)
-    paragraphs = archive.known_paragraph_counts(out_dir)
-    snapshots = archive.known_snapshots(out_dir)
-    shards = [
-        archive.stage_shard(out_dir, ctx.run_id, i, pipeline.clean_shard(str(raw_dir), batch, ctx, known, paragraphs, snapshots))
-        for i, batch in enumerate(pipeline.shard(items, ctx.config.shard_size))
-    ]
+    memory = (archive.known_doc_ids(out_dir), archive.known_paragraph_counts(out_dir), archive.known_snapshots(out_dir))
+    jobs = [(raw_dir, out_dir, batch, ctx, i, *memory) for i, batch in enumerate(pipeline.shard(items, ctx.config.shard_size))]
+    shards = list(mapper(shard_job, jobs))
     archive.deduplicate(out_dir, ctx.run_id)
     finished = datetime.now(timezone.utc).isoformat()
     return archive.publish(out_dir, ctx, str(raw_dir), len(items), shards, finished, recovered)
