@@ -4,7 +4,6 @@ file or record, audit tells a record's lineage, and a killed run never half-publ
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
 import signal

@@ -126,7 +126,7 @@ def test_hostile_corpus(corpus):
     assert len(expected) >= 40
     cfg = Config(max_bytes=limit * 10, shard_size=7)  # the size limit is per page; pages here are small
     manifest = archive_serial(mixed, tmp_path / "out", Config(max_bytes=limit, shard_size=7))
-    alone = archive_serial(good, tmp_path / "alone", cfg)
+    archive_serial(good, tmp_path / "alone", cfg)
     rejects = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
     got = {r["source_path"].removeprefix("bad/"): r["reason"] for r in rejects}
     want = {n.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"): r for n, r in expected.items()}

@@ -12,8 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from conftest import FIXTURES, run_local
-from thresher import archive, pipeline, sources
-from thresher.config import Config
+from thresher import archive
 from thresher.records import make_doc_id
 
 PAGES = ["a_wire_share_bars", "b_arc_see_more", "a_de_hallenbad"]

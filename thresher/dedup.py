@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 # Shingles of five words: long enough that two different stories rarely share many (common
 # phrases are 2-3 words), short enough that a light edit only breaks the few around it.

@@ -225,8 +225,6 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_r
 
 
 def _warc_pages(path: Path, item: RawInput, max_bytes: int, max_records: int) -> Iterator[Page | Failed]:
-    from thresher.warc import iter_records  # warcio only where WARC files are read
-
     if not path.is_file():
         yield Failed(item, Reject("unreadable", "not a regular file"), "read")
         return
@@ -239,7 +237,7 @@ def _warc_pages(path: Path, item: RawInput, max_bytes: int, max_records: int) ->
 
 
 def _warc_units(path: Path, item: RawInput, max_bytes: int, max_records: int) -> Iterator[Page | Failed]:
-    from thresher.warc import iter_records
+    from thresher.warc import iter_records  # warcio only where WARC files are read
 
     for rec in iter_records(path, max_bytes, max_records):
         if isinstance(rec, tuple):
