@@ -34,23 +34,21 @@ HTML = ROOT / "tests" / "fixtures" / "html"
 
 
 def make_corpus(folder: Path, n: int) -> None:
-    """n unique HTML pages in 20 site folders (and the same pages as JSONL, for other tools)."""
+    """n unique HTML pages in 20 site folders under ``folder/raw``."""
     import random
 
     rng = random.Random(n)
     pages = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(HTML.glob("*.html"))]
     words = " ".join(pages).split()
     raw = folder / "raw"
-    with open(folder / "pages.jsonl", "w", encoding="utf-8") as jsonl:
-        for i in range(n):
-            html = pages[i % len(pages)]
-            extra = " ".join(rng.choice(words[:5000]) for _ in range(60)).replace("<", " ").replace(">", " ")
-            para = f"<p>Edition {i}: {extra}.</p>"
-            html = html.replace("</p>", "</p>" + para, 1) if "</p>" in html else html + para
-            site = raw / f"site{i % 20:02d}"
-            site.mkdir(parents=True, exist_ok=True)
-            (site / f"page{i:06d}.html").write_text(html, encoding="utf-8")
-            jsonl.write(json.dumps({"id": f"page{i:06d}", "text": html}) + "\n")
+    for i in range(n):
+        html = pages[i % len(pages)]
+        extra = " ".join(rng.choice(words[:5000]) for _ in range(60)).replace("<", " ").replace(">", " ")
+        para = f"<p>Edition {i}: {extra}.</p>"
+        html = html.replace("</p>", "</p>" + para, 1) if "</p>" in html else html + para
+        site = raw / f"site{i % 20:02d}"
+        site.mkdir(parents=True, exist_ok=True)
+        (site / f"page{i:06d}.html").write_text(html, encoding="utf-8")
 
 
 def _usage() -> tuple[float, float]:
