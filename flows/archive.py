@@ -21,7 +21,7 @@ from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
-from thresher import archive, pipeline, sources
+from thresher import archive, pipeline, runner, sources
 from thresher.config import Config
 from thresher.pipeline import RunContext
 from thresher.sources import RawInput
@@ -39,14 +39,13 @@ def recover(out_dir: str) -> list[str]:
 
 @task(name="load-archive-memory", cache_policy=NO_CACHE)
 def archive_memory(out_dir: str) -> tuple[frozenset[str], dict, frozenset[str]]:
-    return archive.known_doc_ids(out_dir), archive.known_paragraph_counts(out_dir), archive.known_snapshots(out_dir)
+    return archive.archive_memory(out_dir)
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
 def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int,
                 known: frozenset[str], paragraphs: dict, snapshots: frozenset[str]) -> dict:
-    result = pipeline.clean_shard(raw_dir, items, ctx, known, paragraphs, snapshots)
-    return archive.stage_shard(out_dir, ctx.run_id, index, result)
+    return runner.shard_job((raw_dir, out_dir, items, ctx, index, known, paragraphs, snapshots))
 
 
 @task(name="deduplicate", cache_policy=NO_CACHE)

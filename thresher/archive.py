@@ -92,6 +92,12 @@ def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
     return frozenset(ids)
 
 
+def archive_memory(out_dir: str | os.PathLike) -> tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]:
+    """What a new run needs to know of the archive: doc_ids to skip, per-site paragraph
+    counts, and the raw snapshots already stored."""
+    return known_doc_ids(out_dir), known_paragraph_counts(out_dir), known_snapshots(out_dir)
+
+
 def known_snapshots(out_dir: str | os.PathLike) -> frozenset[str]:
     """sha256 of every raw snapshot already stored: bytes seen before are not stored again."""
     return frozenset(read_dataset(out_dir, "snapshots", ["raw_sha256"]).column("raw_sha256").to_pylist())
@@ -220,11 +226,15 @@ def deduplicate(out_dir: str | os.PathLike, run_id: str) -> dict:
     return {"compared": both.num_rows, "new": new.num_rows, "duplicates": len(decisions), "methods": dict(methods)}
 
 
+def _is_duplicate(table: pa.Table, decisions: dict) -> pa.ChunkedArray:
+    """True for the rows whose doc_id dedup decided is a duplicate."""
+    return pc.is_in(table.column("doc_id"), value_set=pa.array(list(decisions), pa.string()))
+
+
 def _split_articles(path: Path, decisions: dict[str, tuple[str, float, str]]) -> tuple[pa.Table, pa.Table]:
     """A staged articles file cut into canonical rows and duplicate rows (with their link)."""
     table = pq.read_table(path, schema=SCHEMAS["articles"])
-    ids = table.column("doc_id").to_pylist()
-    is_dup = pa.array([i in decisions for i in ids])
+    is_dup = _is_duplicate(table, decisions)
     canon = table.filter(pc.invert(is_dup))
     dups = table.filter(is_dup)
     links = [decisions[i] for i in dups.column("doc_id").to_pylist()]
@@ -283,8 +293,7 @@ def publish(
                     s["written"].append({"dataset": "duplicates", "name": f["name"], "rows": dups.num_rows})
             elif f["dataset"] == "signatures":
                 sig = pq.read_table(src, schema=SIGNATURES_SCHEMA)
-                keep = pc.invert(pa.array([i in decisions for i in sig.column("doc_id").to_pylist()], pa.bool_()))
-                sig = sig.filter(keep)
+                sig = sig.filter(pc.invert(_is_duplicate(sig, decisions)))
                 pq.write_table(sig, src, compression="zstd")
                 f["rows"] = sig.num_rows
     files = []

@@ -28,7 +28,7 @@ from thresher.boilerplate import strip_boilerplate, word_count
 from thresher.config import Config
 from thresher.dates import parse_date
 from thresher.decode import decode_bytes
-from thresher.evaluate import shingles
+from thresher.evaluate import overlap, shingles
 from thresher.htmlmeta import HtmlMeta, read_meta
 from thresher.language import detect_language
 from thresher.records import Reject
@@ -169,9 +169,9 @@ def _readability(html: str) -> str:
 
 
 def _contains(inner: str, outer: str) -> float:
-    a, b = shingles(inner), shingles(outer)
-    total = sum(a.values())
-    return sum((a & b).values()) / total if total else 1.0
+    """Share of ``inner``'s shingles found in ``outer``."""
+    common, total, _ = overlap(shingles(inner), shingles(outer))
+    return common / total if total else 1.0
 
 
 def extract_html(

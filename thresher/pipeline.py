@@ -203,20 +203,22 @@ def strip_repeated_paragraphs(rows: list[dict], known: dict[tuple[str, int], int
     so they can be persisted. Each removal is logged as ``repeated_paragraph`` with the
     paragraph's index (``line``) and offsets in the text as it was before this stage.
     """
-    split = [(row, row["text"].split("\n\n")) for row in rows]
+    split = []
+    for row in rows:
+        paras = row["text"].split("\n\n")
+        split.append((row, paras, [dedup.paragraph_hash(p) for p in paras] if row["site"] else []))
     shard_counts = Counter()
-    for row, paras in split:
-        if row["site"]:
-            shard_counts.update((row["site"], h) for h in {dedup.paragraph_hash(p) for p in paras})
+    for row, _, hashes in split:
+        shard_counts.update((row["site"], h) for h in set(hashes))
     totals = Counter(known)
     totals.update(shard_counts)
     doomed = {key for key, n in totals.items() if n >= dedup.REPEAT_MIN_PAGES}
-    for row, paras in split:
+    for row, paras, hashes in split:
         if not row["site"] or not doomed:
             continue
         keep, pos = [], 0
-        for k, para in enumerate(paras):
-            if (row["site"], dedup.paragraph_hash(para)) in doomed and len(paras) > 1:
+        for k, (para, h) in enumerate(zip(paras, hashes)):
+            if (row["site"], h) in doomed and len(paras) > 1:
                 row["removed"].append({"rule": dedup.REPEAT_RULE, "line": k, "start": pos, "end": pos + len(para), "text": para})
             else:
                 keep.append(para)
@@ -258,14 +260,14 @@ def clean_shard(
     article for dedup, so the corpus-wide dedup step only compares signatures.
     """
     result = ShardResult()
-    snapped = set(known_snapshots)
+    snapped: set[str] = set()  # this shard's, beside the archive's (not copied: it can be huge)
     for item in items:
         result.files += 1
         for unit in read_pages(raw_dir, item, ctx.config.max_bytes, ctx.config.max_warc_records):
             if make_doc_id(item.source_path, unit.raw_sha256, unit.offset) in known_ids:
                 result.skipped += 1
                 continue
-            if unit.stored is not None and unit.raw_sha256 not in snapped:
+            if unit.stored is not None and unit.raw_sha256 not in known_snapshots and unit.raw_sha256 not in snapped:
                 snapped.add(unit.raw_sha256)  # stored once, whatever path or record repeats it
                 result.snapshots.append({
                     "raw_sha256": unit.raw_sha256, "content": unit.stored, "raw_bytes": len(unit.stored),
@@ -278,14 +280,11 @@ def clean_shard(
                 kind, row = process_page(unit, ctx)
             if kind == "articles":
                 result.articles.append(row)
-                result.removed_per_rule.update(r["rule"] for r in row["removed"])
             else:
                 result.rejects.append(row)
                 result.rejects_per_reason[row["reason"]] += 1
     result.paragraphs = strip_repeated_paragraphs(result.articles, known_paragraphs or {})
-    result.removed_per_rule.update(
-        r["rule"] for row in result.articles for r in row["removed"] if r["rule"] == dedup.REPEAT_RULE
-    )
+    result.removed_per_rule.update(r["rule"] for row in result.articles for r in row["removed"])
     cache: dict[str, int] = {}
     result.signatures = [signature_row(row, cache) for row in result.articles]
     return result

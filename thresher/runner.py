@@ -33,7 +33,7 @@ def archive_serial(
     recovered = archive.recover(out_dir)
     ctx = pipeline.new_run(config or Config())
     items = sources.discover(raw_dir)
-    memory = (archive.known_doc_ids(out_dir), archive.known_paragraph_counts(out_dir), archive.known_snapshots(out_dir))
+    memory = archive.archive_memory(out_dir)
     jobs = [(raw_dir, out_dir, batch, ctx, i, *memory) for i, batch in enumerate(pipeline.shard(items, ctx.config.shard_size))]
     shards = list(mapper(shard_job, jobs))
     archive.deduplicate(out_dir, ctx.run_id)
