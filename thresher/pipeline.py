@@ -120,6 +120,14 @@ def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def url_host(url: str | None) -> str | None:
+    """The URL's host; None when there is no URL or it does not parse (``http://[x``)."""
+    try:
+        return urlsplit(url).hostname if url else None
+    except ValueError:
+        return None
+
+
 def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | None = None) -> dict:
     """An ``articles`` row: the extracted page, its sidecar and markup facts, its provenance.
 
@@ -129,7 +137,7 @@ def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | Non
     side = page.item.sidecar
     html = html or HtmlMeta()
     url = page.url or html.canonical_url
-    site = _text(side.get("site")) or html.site_name or (urlsplit(url).hostname if url else None)
+    site = _text(side.get("site")) or html.site_name or url_host(url)
     published = parse_timestamp(ex.published_at) or parse_timestamp(side.get("published_at"))
     return {
         **_provenance(page, ctx),
@@ -156,8 +164,13 @@ def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | Non
 
 
 def reject_row(unit: Page | Failed, rej: Reject, stage: str, ctx: RunContext) -> dict:
-    """A ``rejects`` row: which input (and record), at which stage, and why."""
-    return {**_provenance(unit, ctx), "stage": stage, "reason": rej.reason, "detail": rej.detail[:500]}
+    """A ``rejects`` row: which input (and record), at which stage, and why; with the site when
+    the scraper or the WARC said it, so rejects can be counted per site."""
+    side = unit.item.sidecar
+    url = getattr(unit, "url", None) or _text(side.get("url"))
+    site = _text(side.get("site")) or url_host(url)
+    return {**_provenance(unit, ctx), "source_url": url, "site": site, "stage": stage, "reason": rej.reason,
+            "detail": rej.detail[:500]}
 
 
 def extract_page(page: Page, cfg: Config) -> tuple[Extracted, HtmlMeta | None] | Reject:

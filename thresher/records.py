@@ -96,6 +96,8 @@ ARTICLES_SCHEMA = pa.schema(
 REJECTS_SCHEMA = pa.schema(
     _PROVENANCE[:2]
     + [
+        _f("source_url", pa.string(), "URL of the page when known before extraction: sidecar or WARC target URI"),
+        _f("site", pa.string(), "site name from the sidecar, else the URL's host (null when neither is known)"),
         _f("stage", pa.string(), "stage that rejected the input: read, decode, clean", nullable=False),
         _f("reason", pa.string(), "one of the documented reject reasons", nullable=False),
         _f("detail", pa.string(), "a short human-readable explanation"),
