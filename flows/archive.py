@@ -16,12 +16,14 @@ import traceback
 from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
+from prefect.futures import as_completed
 from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
 from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
-from thresher import archive, pipeline, runner, sources
+from thresher import archive, pipeline, progress, report, runner, sources
 from thresher.config import Config
 from thresher.pipeline import RunContext
 from thresher.sources import RawInput
@@ -56,6 +58,41 @@ def deduplicate(out_dir: str, ctx: RunContext) -> dict:
 @task(name="publish-run", cache_policy=NO_CACHE)
 def publish_run(out_dir: str, ctx: RunContext, raw_dir: str, seen: int, shards: list[dict], recovered: list[str]) -> dict:
     return archive.publish(out_dir, ctx, raw_dir, seen, shards, datetime.now(timezone.utc).isoformat(), recovered)
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def write_report(out_dir: str, run_id: str) -> tuple[str, dict]:
+    path, data = report.write_report(out_dir, run_id)
+    return str(path), data
+
+
+def publish_artifacts(path: str, data: dict) -> None:
+    """The run's report where Prefect users look: a table of outcomes and rules, and a summary
+    that points at the full HTML report."""
+    create_table_artifact(
+        key="thresher-run-outcomes",
+        table=[{"outcome": k, "pages": v} for k, v in data["outcomes"]]
+        + [{"outcome": f"removed by {r['rule']}", "pages": f"{r['spans']} spans, {r['chars']} chars"} for r in data["rules"]],
+        description=f"thresher run {data['run_id']}: pages per outcome and what each rule removed",
+    )
+    create_markdown_artifact(key="thresher-run-report", markdown=report.render_markdown(data, path),
+                             description=f"thresher run {data['run_id']}")
+
+
+def clean_all_shards(out_dir: str, raw_dir: str, batches: list[list[RawInput]], ctx: RunContext, memory: tuple) -> list[dict]:
+    """Submit every shard, collect them as they finish, and report progress as they do."""
+    total = sum(len(b) for b in batches)
+    artifact = create_progress_artifact(0.0, description=f"input files of run {ctx.run_id}")
+    futures = {clean_shard.submit(raw_dir, out_dir, b, ctx, i, *memory): (i, b) for i, b in enumerate(batches)}
+    shards, done = [], 0
+    progress.advance(0, total, "files")
+    for future in as_completed(list(futures)):
+        index, batch = futures[future]
+        shards.append(_shard_or_rejects(future, out_dir, batch, ctx, index))
+        done += len(batch)
+        progress.advance(done, total, "files")
+        update_progress_artifact(artifact, 100.0 * done / total)
+    return sorted(shards, key=lambda s: s["shard"])
 
 
 @contextmanager
@@ -108,13 +145,18 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     if recovered:
         logger.warning("cleared what an interrupted run left: %s", recovered)
     inputs = discover_inputs(raw_dir)
-    known, paragraphs, snapshots = archive_memory(out_dir)
+    memory = archive_memory(out_dir)
     batches = pipeline.shard(inputs, ctx.config.shard_size)
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
     with api_shared_with_workers():
-        futures = [clean_shard.submit(raw_dir, out_dir, b, ctx, i, known, paragraphs, snapshots) for i, b in enumerate(batches)]
-        shards = [_shard_or_rejects(f, out_dir, b, ctx, i) for i, (f, b) in enumerate(zip(futures, batches))]
+        shards = clean_all_shards(out_dir, raw_dir, batches, ctx, memory)
     logger.info("dedup: %s", deduplicate(out_dir, ctx))
     manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards, recovered)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])
+    try:  # the run is published: a report that fails must not make it look failed
+        path, data = write_report(out_dir, ctx.run_id)
+        publish_artifacts(path, data)
+        logger.info("report: %s", path)
+    except Exception:
+        logger.exception("the run is published, but its report could not be written; `thresher report` retries it")
     return manifest

@@ -32,6 +32,22 @@ def test_archive_corpus_flow(prefect_harness, raw_copy, tmp_path):
     assert titles["003_83df8a5228aa84f7.txt"] is None
     assert titles["000_aa7425e82f06e4cb.txt"] == "Vietnam Marks Milestone with the Hanoi Convention"
 
+    # the run's report: an HTML page in OUT_DIR, and artifacts on the flow run
+    from prefect.client.orchestration import get_client
+
+    from thresher import report
+
+    assert "teaser_block@1" in report.report_path(out, manifest["run_id"]).read_text(encoding="utf-8")
+    with get_client(sync_client=True) as client:
+        # a raw request: this server rejects the None defaults read_artifacts() sends (HTTP 422)
+        found = client._client.post("/artifacts/filter", json={
+            "artifacts": {"flow_run_id": {"any_": [manifest["flow_run_id"]]}}, "limit": 50, "offset": 0, "sort": "CREATED_DESC"})
+    found.raise_for_status()
+    kinds = {a["type"]: a for a in found.json()}
+    assert {"progress", "table", "markdown"} <= set(kinds)
+    assert kinds["progress"]["data"] == 100.0
+    assert manifest["run_id"] in kinds["markdown"]["data"] and "| articles | 5 |" in kinds["markdown"]["data"]
+
     again = archive_corpus(raw_dir=str(raw_copy), out_dir=str(out), shard_size=2)
     assert again["inputs"] == {"files": 6, "seen": 6, "new": 0, "skipped": 6}
     assert archive.read_dataset(out, "articles").num_rows == 5

@@ -77,11 +77,20 @@ def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path]:
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
     """All published rows of a dataset as one table (empty, with the schema, if none)."""
+    return _read_files(dataset_files(out_dir, name), name, columns)
+
+
+def _read_files(files: list[Path], name: str, columns: list[str] | None) -> pa.Table:
     schema = SCHEMAS.get(name) or INDEX[name]
-    files = dataset_files(out_dir, name)
     if not files:
         return schema.empty_table() if columns is None else schema.empty_table().select(columns)
     return pa.concat_tables(pq.read_table(f, columns=columns, schema=schema) for f in files)
+
+
+def read_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> pa.Table:
+    """The rows one published run wrote into a dataset (its manifest lists the files)."""
+    prefix = ("index/" if name in INDEX else "") + name + "/"
+    return _read_files([Path(out_dir) / f["path"] for f in manifest["files"] if f["path"].startswith(prefix)], name, columns)
 
 
 def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:

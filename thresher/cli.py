@@ -56,6 +56,9 @@ def run(
     one worker process per core (parsing is CPU-bound: threads would not help), or on a Dask
     cluster with --dask-address. Pages already archived (same path, same bytes) are skipped.
 
+    Shows a progress bar on a terminal (plain progress lines every 10 s otherwise) and writes
+    the run's HTML report to OUT_DIR/reports/RUN_ID.html.
+
     Example: thresher run raw clean
     Example: thresher run raw clean --dask-address tcp://127.0.0.1:8786
     """
@@ -65,7 +68,10 @@ def run(
 
     out_dir.mkdir(parents=True, exist_ok=True)
     flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
-    manifest = flow(raw_dir=str(raw_dir.resolve()), out_dir=str(out_dir.resolve()), shard_size=shard_size)
+    from thresher.progress import watch
+
+    with watch(sys.stderr):
+        manifest = flow(raw_dir=str(raw_dir.resolve()), out_dir=str(out_dir.resolve()), shard_size=shard_size)
     failed = _run_failed(manifest, strict)
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
@@ -83,6 +89,10 @@ def run(
         table.add_row(f"  rejected: {key}", str(value))
     console.print(table)
     console.print(f"manifest: {out_dir / 'runs' / (manifest['run_id'] + '.json')}")
+    from thresher.report import report_path
+
+    if report_path(out_dir, manifest["run_id"]).exists():
+        console.print(f"report:   {report_path(out_dir, manifest['run_id'])}")
     for err in manifest.get("shard_errors", []):
         console.print(f"[red]shard {err['shard']} crashed[/red]; its inputs are internal_error rejects (traceback in the manifest)")
     if failed:
@@ -151,6 +161,109 @@ def audit(
         sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2, default=str) + "\n")
     else:
         sys.stdout.write(describe(info) + "\n")
+
+
+@app.command()
+def report(
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    run_id: str = typer.Option(None, "--run", help="Which run (default: the latest published run)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report's data as JSON instead of a summary."),
+) -> None:
+    """Write the HTML report of a run to OUT_DIR/reports/RUN_ID.html and print its summary.
+
+    The page is self-contained (inline charts, no network): pages per outcome, characters
+    removed per rule with examples and the reason each rule exists, top sites by rejects and
+    by duplicates, the largest duplicate clusters, and every removed line, page by page.
+    `thresher run` writes it after each run; this regenerates it for any run.
+
+    Example: thresher report clean
+    Example: thresher report clean --run 20261123T031829Z-5cec6b --json
+    """
+    from thresher.report import render_markdown, write_report
+
+    try:
+        path, data = write_report(out_dir, run_id)
+    except LookupError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps({**data, "html": str(path)}, ensure_ascii=False, indent=2, default=str) + "\n")
+    else:
+        sys.stdout.write(render_markdown(data, str(path)))
+
+
+@app.command()
+def search(
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    query: str = typer.Argument(..., help='Words, "a phrase", AND / OR, -excluded (tantivy query syntax).'),
+    limit: int = typer.Option(10, "--limit", "-n", min=1, help="How many results."),
+    site: str = typer.Option(None, "--site", help="Only this site (as in the articles' site column, any case)."),
+    since: str = typer.Option(None, "--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
+    until: str = typer.Option(None, "--until", help="Only articles published on or before this date (YYYY-MM-DD)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+) -> None:
+    """Full-text search over the canonical articles, best match first (BM25; headline words
+    count double), each with its title, site, date, a snippet and its doc_id.
+
+    The first search builds an index in OUT_DIR/search/ (a cache: delete it any time); later
+    searches add only what new runs published. Exit code 1 when nothing matches.
+
+    Example: thresher search clean "Hanoi Convention"
+    Example: thresher search clean '"cybercrime convention" -Russia' --site vietnamplus.vn --since 2025-10-01 --json
+    """
+    from rich.text import Text
+
+    from thresher.search import search as run_search
+
+    try:
+        hits = run_search(out_dir, query, limit=limit, site=site, since=since, until=until)
+    except ValueError as exc:  # a malformed date
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+    if as_json:
+        sys.stdout.write(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2) + "\n")
+    for h in [] if as_json else hits:
+        console.print(Text.assemble((f"{h.rank}. ", "bold"), (h.title or "(no title)", "bold"),
+                                    f"  [{h.score:.2f}]"))
+        console.print(Text(f"   {h.site or '(no site)'} · {h.published_at or 'undated'} · {h.source_path} · doc_id {h.doc_id}",
+                           style="dim"))
+        snippet = Text(h.snippet)
+        for start, end in h.highlights:
+            snippet.stylize("bold yellow", start, end)
+        console.print(Text("   ") + snippet, "\n")
+    if not hits:
+        if not as_json:
+            console.print(f"no canonical article in {out_dir} matches {query!r}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl or parquet."),
+    output: Path = typer.Option(None, "--output", "-o", help="File to write (JSONL goes to stdout without it)."),
+    dataset: str = typer.Option("articles", "--dataset", help="articles, duplicates, rejects or snapshots."),
+    columns: str = typer.Option(None, "--columns", help="Comma-separated columns (default: all)."),
+) -> None:
+    """Export one dataset's published rows as a single JSONL or Parquet file, streamed.
+
+    Only rows of published runs are exported (a run's manifest lists its files). JSONL has one
+    object per row, timestamps in ISO 8601; Parquet keeps the schema and column descriptions.
+
+    Example: thresher export clean --format jsonl -o articles.jsonl
+    Example: thresher export clean --format parquet -o articles.parquet --columns doc_id,title,text
+    Example: thresher export clean --columns doc_id,title | head
+    """
+    from thresher.export import export as run_export
+
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    try:
+        rows = run_export(out_dir, fmt, output, dataset, cols)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+    if output is not None:
+        Console(stderr=True).print(f"{rows:,} {dataset} rows written to {output}")
 
 
 @app.command()

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 
-from thresher import archive, pipeline, sources
+from thresher import archive, pipeline, report, sources
 from thresher.config import Config
 
 
@@ -38,4 +38,6 @@ def archive_serial(
     shards = list(mapper(shard_job, jobs))
     archive.deduplicate(out_dir, ctx.run_id)
     finished = datetime.now(timezone.utc).isoformat()
-    return archive.publish(out_dir, ctx, str(raw_dir), len(items), shards, finished, recovered)
+    manifest = archive.publish(out_dir, ctx, str(raw_dir), len(items), shards, finished, recovered)
+    report.write_report(out_dir, ctx.run_id)
+    return manifest
