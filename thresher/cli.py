@@ -36,8 +36,9 @@ def _version(value: bool) -> None:
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    """Exit codes: 0 success; 1 a check failed, nothing new became an article, or (--strict)
-    anything was rejected; 2 bad usage."""
+    """Exit codes: 0 success; 1 a check failed (verify), nothing new became an article (run),
+    anything was rejected (run --strict), no match (search), no such record or run (audit,
+    report); 2 bad usage."""
 
 
 @app.command()
