@@ -22,6 +22,7 @@ import os
 import shutil
 import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
@@ -87,10 +88,21 @@ def _read_files(files: list[Path], name: str, columns: list[str] | None) -> pa.T
     return pa.concat_tables(pq.read_table(f, columns=columns, schema=schema) for f in files)
 
 
-def read_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> pa.Table:
-    """The rows one published run wrote into a dataset (its manifest lists the files)."""
+def run_files(out_dir: str | os.PathLike, manifest: dict, name: str) -> list[Path]:
+    """The files one published run wrote into a dataset (its manifest lists them)."""
     prefix = ("index/" if name in INDEX else "") + name + "/"
-    return _read_files([Path(out_dir) / f["path"] for f in manifest["files"] if f["path"].startswith(prefix)], name, columns)
+    return [Path(out_dir) / f["path"] for f in manifest["files"] if f["path"].startswith(prefix)]
+
+
+def read_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> pa.Table:
+    """The rows one published run wrote into a dataset, as one table."""
+    return _read_files(run_files(out_dir, manifest, name), name, columns)
+
+
+def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """The same rows one file (one shard) at a time: memory bounded by a shard, not a run."""
+    for path in run_files(out_dir, manifest, name):
+        yield _read_files([path], name, columns)
 
 
 def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:

@@ -26,7 +26,6 @@ INDEX_DIR = "search"
 LAYOUT = 1  # bump when the index's schema changes: an index of another layout is rebuilt
 TITLE_BOOST = 2.0  # a query word in the headline says more than the same word in paragraph 9
 SNIPPET_CHARS = 220
-BATCH_ROWS = 2_000  # articles added per batch: bounded memory however large a run is
 
 
 @dataclass(frozen=True)
@@ -81,8 +80,8 @@ def _add_run(writer: tantivy.IndexWriter, out_dir: Path, manifest: dict) -> int:
 
     cols = ["doc_id", "title", "text", "site", "published_at", "source_path"]
     added = 0
-    for batch in archive.read_run(out_dir, manifest, "articles", cols).to_batches(BATCH_ROWS):
-        for row in batch.to_pylist():
+    for table in archive.iter_run(out_dir, manifest, "articles", cols):
+        for row in table.to_pylist():
             doc = tantivy.Document(doc_id=row["doc_id"], title=row["title"] or "", text=row["text"],
                                    site=row["site"] or "", site_key=(row["site"] or "").lower(),
                                    source_path=row["source_path"])
