@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import shutil
 
 import pytest
+import tantivy
 from typer.testing import CliRunner
 
 from archive_samples import build_archive
@@ -82,3 +84,15 @@ def test_cli_prints_results_as_text_or_json_and_exits_1_on_no_match(sample):
     assert res.exit_code == 0 and "Vietnam Marks Milestone with the Hanoi Convention" in res.stdout and "doc_id" in res.stdout
     assert runner.invoke(app, ["search", str(out), "zzzqqqxxx"]).exit_code == 1
     assert runner.invoke(app, ["search", str(out), "Hanoi", "--since", "soon"]).exit_code == 2
+
+
+def test_a_search_while_another_updates_the_index_still_answers(tmp_path):
+    raw, out, _ = build_archive(tmp_path)
+    search.search(out, "Hanoi")
+    (raw / "late.txt").write_text("\n".join(["Night work on the harbour bridge kept the ferries waiting until dawn."] * 3))
+    run_local(raw, out)
+    busy = tantivy.Index.open(str(out / search.INDEX_DIR)).writer()  # another process adding runs holds this lock
+    assert search.search(out, "Hanoi") and search.search(out, "ferries") == []  # the newest run is not in yet
+    del busy  # released
+    gc.collect()
+    assert [h.source_path for h in search.search(out, "ferries")] == ["late.txt"]

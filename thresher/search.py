@@ -109,7 +109,11 @@ def open_index(out_dir: str | os.PathLike) -> tantivy.Index:
         from thresher import archive
 
         manifests = {m["run_id"]: m for m in archive.load_manifests(out)}
-        writer = index.writer(heap_size=64_000_000, num_threads=1)
+        try:
+            writer = index.writer(heap_size=64_000_000, num_threads=1)
+        except ValueError as exc:  # another search is adding these runs right now
+            log.warning("search index busy (%s); searching it without the %d newest run(s)", exc, len(todo))
+            return index
         added = sum(_add_run(writer, out, manifests[r]) for r in todo)
         writer.commit()
         writer.wait_merging_threads()
