@@ -102,3 +102,13 @@ def test_markdown_summary_has_outcomes_rules_and_the_report_path(sample):
     md = report.render_markdown(report.run_report(out), "clean/reports/x.html")
     assert "| duplicates | 1 |" in md and "| rejects | 2 |" in md
     assert "teaser_block@1" in md and "clean/reports/x.html" in md
+
+
+def test_the_latest_run_is_the_last_published_even_within_one_second(tmp_path):
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for run_id, finished in (("20261123T034358Z-ffffff", "2026-11-23T03:43:58.100000+00:00"),
+                             ("20261123T034358Z-000000", "2026-11-23T03:43:58.900000+00:00")):
+        (runs / f"{run_id}.json").write_text(f'{{"run_id": "{run_id}", "finished_at": "{finished}", "files": []}}')
+    assert [m["run_id"] for m in archive.load_manifests(tmp_path)] == ["20261123T034358Z-ffffff", "20261123T034358Z-000000"]
+    assert report.find_manifest(tmp_path)["run_id"] == "20261123T034358Z-000000"

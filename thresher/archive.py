@@ -369,5 +369,7 @@ def publish(
 
 
 def load_manifests(out_dir: str | os.PathLike) -> list[dict]:
-    """Published run manifests, oldest first."""
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted((Path(out_dir) / "runs").glob("*.json"))]
+    """Published run manifests in the order they were published (by finish time: run ids start
+    with the second a run started, so two runs in one second would not sort by id)."""
+    manifests = [json.loads(p.read_text(encoding="utf-8")) for p in (Path(out_dir) / "runs").glob("*.json")]
+    return sorted(manifests, key=lambda m: (m.get("finished_at") or "", m["run_id"]))
