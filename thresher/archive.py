@@ -12,6 +12,10 @@ Layout under OUT_DIR::
 A run writes only into its staging folder. Publishing moves the finished files into the
 datasets and writes the manifest last, so a reader (and ``verify``) can tell a published run
 from an interrupted one: a run without a manifest never happened.
+
+OUT_DIR is a local folder or an fsspec URL (``s3://bucket/clean``): every path here goes
+through :class:`thresher.storage.Store`. The contract above needs no atomic rename of data
+files, only an atomic manifest write, which an object store's single PUT gives.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
+import posixpath
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
@@ -29,12 +33,12 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from thresher import __version__
 from thresher.pipeline import RunContext, ShardResult
 from thresher import dedup
 from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
+from thresher.storage import Store, is_remote
 
 RECORDS = ("articles", "duplicates", "rejects")  # every page is one row of one of these
 DATASETS = RECORDS + ("snapshots",)
@@ -45,7 +49,10 @@ DECISIONS_SCHEMA = pa.schema(
 LIBRARIES = ("pyarrow", "prefect", "trafilatura", "charset-normalizer", "dateparser", "py3langid")
 
 
-def file_sha256(path: Path) -> str:
+def file_sha256(path: str | os.PathLike) -> str:
+    """sha256 of a file's bytes, streamed; ``path`` is local or a URL."""
+    if is_remote(path):
+        return Store(path).sha256("")
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -53,8 +60,13 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def staging_dir(out_dir: str | os.PathLike, run_id: str) -> Path:
-    return Path(out_dir) / "_staging" / run_id
+def staging_dir(out_dir: str | os.PathLike, run_id: str) -> Path | str:
+    """The run's staging folder: a local path, or a URL when OUT_DIR is one."""
+    return Store(out_dir).url(_staging(run_id)) if is_remote(out_dir) else Path(out_dir) / _staging(run_id)
+
+
+def _staging(run_id: str) -> str:
+    return f"_staging/{run_id}"
 
 
 def published(out_dir: str | os.PathLike) -> dict[str, dict]:
@@ -70,39 +82,57 @@ def published(out_dir: str | os.PathLike) -> dict[str, dict]:
     return files
 
 
-def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path]:
-    """Published Parquet files of one dataset, in name order (run id, then shard)."""
+def _dataset_paths(out_dir: str | os.PathLike, name: str) -> list[str]:
     prefix = ("index/" if name in INDEX else "") + name + "/"
-    return [Path(out_dir) / p for p in sorted(published(out_dir)) if p.startswith(prefix)]
+    return [p for p in sorted(published(out_dir)) if p.startswith(prefix)]
+
+
+def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path] | list[str]:
+    """Published Parquet files of one dataset, in name order (run id, then shard): local
+    paths, or URLs when OUT_DIR is on object storage (read those with :func:`read_dataset`)."""
+    if is_remote(out_dir):
+        store = Store(out_dir)
+        return [store.url(p) for p in _dataset_paths(out_dir, name)]
+    return [Path(out_dir) / p for p in _dataset_paths(out_dir, name)]
 
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
     """All published rows of a dataset as one table (empty, with the schema, if none)."""
-    return _read_files(dataset_files(out_dir, name), name, columns)
+    return _read_files(out_dir, _dataset_paths(out_dir, name), name, columns)
 
 
-def _read_files(files: list[Path], name: str, columns: list[str] | None) -> pa.Table:
+def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None) -> pa.Table:
+    """Files of one dataset (paths relative to OUT_DIR) as one table."""
     schema = SCHEMAS.get(name) or INDEX[name]
     if not files:
         return schema.empty_table() if columns is None else schema.empty_table().select(columns)
-    return pa.concat_tables(pq.read_table(f, columns=columns, schema=schema) for f in files)
+    store = Store(out_dir)
+    return pa.concat_tables(store.read_parquet(f, columns=columns, schema=schema) for f in files)
 
 
-def run_files(out_dir: str | os.PathLike, manifest: dict, name: str) -> list[Path]:
-    """The files one published run wrote into a dataset (its manifest lists them)."""
+def _run_paths(manifest: dict, name: str) -> list[str]:
     prefix = ("index/" if name in INDEX else "") + name + "/"
-    return [Path(out_dir) / f["path"] for f in manifest["files"] if f["path"].startswith(prefix)]
+    return [f["path"] for f in manifest["files"] if f["path"].startswith(prefix)]
+
+
+def run_files(out_dir: str | os.PathLike, manifest: dict, name: str) -> list[Path] | list[str]:
+    """The files one published run wrote into a dataset (its manifest lists them): local
+    paths, or URLs when OUT_DIR is on object storage."""
+    if is_remote(out_dir):
+        store = Store(out_dir)
+        return [store.url(p) for p in _run_paths(manifest, name)]
+    return [Path(out_dir) / p for p in _run_paths(manifest, name)]
 
 
 def read_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> pa.Table:
     """The rows one published run wrote into a dataset, as one table."""
-    return _read_files(run_files(out_dir, manifest, name), name, columns)
+    return _read_files(out_dir, _run_paths(manifest, name), name, columns)
 
 
 def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
     """The same rows one file (one shard) at a time: memory bounded by a shard, not a run."""
-    for path in run_files(out_dir, manifest, name):
-        yield _read_files([path], name, columns)
+    for path in _run_paths(manifest, name):
+        yield _read_files(out_dir, [path], name, columns)
 
 
 def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
@@ -130,24 +160,22 @@ def recover(out_dir: str | os.PathLike) -> list[str]:
     Safe because a run publishes its manifest last: without one, nothing it wrote was ever
     part of the archive. Assumes one writer at a time. Returns what was removed.
     """
-    out = Path(out_dir)
+    out = Store(out_dir)
     removed = []
-    staging = out / "_staging"
-    if staging.is_dir():
-        for run in sorted(staging.iterdir()):
-            shutil.rmtree(run, ignore_errors=True)
-            removed.append(str(run.relative_to(out)))
-        staging.rmdir()
-    keep = set(published(out))
+    for run in out.entries("_staging"):
+        out.remove_tree(run)
+        removed.append(run)
+    out.remove_if_empty("_staging")
+    keep = set(published(out_dir))
     for folder in [*DATASETS, *(f"index/{n}" for n in INDEX)]:
-        for path in sorted((out / folder).glob("*.parquet")):
-            rel = path.relative_to(out).as_posix()
+        for rel in out.files(folder, ".parquet"):
             if rel not in keep:
-                path.unlink()
+                out.remove(rel)
                 removed.append(rel)
-    for tmp in (out / "runs").glob(".*.tmp"):
-        tmp.unlink()
-        removed.append(tmp.relative_to(out).as_posix())
+    for tmp in out.files("runs", ".tmp"):
+        if posixpath.basename(tmp).startswith("."):
+            out.remove(tmp)
+            removed.append(tmp)
     return removed
 
 
@@ -163,15 +191,14 @@ def known_paragraph_counts(out_dir: str | os.PathLike) -> dict[tuple[str, int], 
 
 def stage_shard(out_dir: str | os.PathLike, run_id: str, shard: int, result: ShardResult) -> dict:
     """Write one shard's rows into the run's staging folder; return its summary for the manifest."""
-    stage = staging_dir(out_dir, run_id)
+    out, stage = Store(out_dir), _staging(run_id)
     files = []
     for name, table in result.tables().items():
         if table.num_rows == 0:
             continue
-        (stage / name).mkdir(parents=True, exist_ok=True)
-        path = stage / name / f"{run_id}-{shard:05d}.parquet"
-        pq.write_table(table, path, compression="zstd")
-        files.append({"dataset": name, "name": path.name, "rows": table.num_rows})
+        file_name = f"{run_id}-{shard:05d}.parquet"
+        out.write_parquet(table, f"{stage}/{name}/{file_name}", compression="zstd")
+        files.append({"dataset": name, "name": file_name, "rows": table.num_rows})
     return {
         "shard": shard,
         "files": result.files,
@@ -223,9 +250,9 @@ def deduplicate(out_dir: str | os.PathLike, run_id: str) -> dict:
     Reads only signatures (the run's staged ones and the archive's index), never texts, and
     writes the decisions into staging for :func:`publish` to apply. Returns counts.
     """
-    stage = staging_dir(out_dir, run_id)
-    new_files = sorted((stage / "signatures").glob("*.parquet"))
-    new = pa.concat_tables(pq.read_table(f, schema=SIGNATURES_SCHEMA) for f in new_files) if new_files else SIGNATURES_SCHEMA.empty_table()
+    out, stage = Store(out_dir), _staging(run_id)
+    new_files = out.files(f"{stage}/signatures", ".parquet")
+    new = pa.concat_tables(out.read_parquet(f, schema=SIGNATURES_SCHEMA) for f in new_files) if new_files else SIGNATURES_SCHEMA.empty_table()
     old = read_dataset(out_dir, "signatures")
     both = pa.concat_tables([old, new])
     sigs, signed = _signatures(both)
@@ -241,8 +268,7 @@ def deduplicate(out_dir: str | os.PathLike, run_id: str) -> dict:
         both.column("source_path").to_pylist(),
     )
     table = pa.Table.from_pylist([d.__dict__ for d in decisions], schema=DECISIONS_SCHEMA)
-    stage.mkdir(parents=True, exist_ok=True)
-    pq.write_table(table, stage / "decisions.parquet")
+    out.write_parquet(table, f"{stage}/decisions.parquet")
     methods = Counter(d.method for d in decisions)
     return {"compared": both.num_rows, "new": new.num_rows, "duplicates": len(decisions), "methods": dict(methods)}
 
@@ -252,9 +278,9 @@ def _is_duplicate(table: pa.Table, decisions: dict) -> pa.ChunkedArray:
     return pc.is_in(table.column("doc_id"), value_set=pa.array(list(decisions), pa.string()))
 
 
-def _split_articles(path: Path, decisions: dict[str, tuple[str, float, str]]) -> tuple[pa.Table, pa.Table]:
+def _split_articles(out: Store, path: str, decisions: dict[str, tuple[str, float, str]]) -> tuple[pa.Table, pa.Table]:
     """A staged articles file cut into canonical rows and duplicate rows (with their link)."""
-    table = pq.read_table(path, schema=SCHEMAS["articles"])
+    table = out.read_parquet(path, schema=SCHEMAS["articles"])
     is_dup = _is_duplicate(table, decisions)
     canon = table.filter(pc.invert(is_dup))
     dups = table.filter(is_dup)
@@ -284,7 +310,7 @@ def publish(
     Refuses to publish when the accounting does not hold, so a run that lost a page fails
     loudly instead of archiving a hole.
     """
-    out = Path(out_dir)
+    out = Store(out_dir)
     totals = Counter()
     rules: Counter = Counter()
     reasons: Counter = Counter()
@@ -294,8 +320,8 @@ def publish(
         reasons.update(s["rejects_per_reason"])
     if totals["files"] != files_seen or totals["inputs"] != totals["articles"] + totals["rejects"] + totals["skipped"]:
         raise AccountingError(f"{files_seen} input files discovered, shards account for {dict(totals)}")
-    stage = staging_dir(out, ctx.run_id)
-    decided = pq.read_table(stage / "decisions.parquet") if (stage / "decisions.parquet").exists() else DECISIONS_SCHEMA.empty_table()
+    stage = _staging(ctx.run_id)
+    decided = out.read_parquet(f"{stage}/decisions.parquet") if out.isfile(f"{stage}/decisions.parquet") else DECISIONS_SCHEMA.empty_table()
     decisions = {
         d["doc_id"]: (d["duplicate_of"], d["similarity"], d["method"]) for d in decided.to_pylist()
     }
@@ -303,31 +329,28 @@ def publish(
     # index, so later runs compare against canonical records.
     for s in shards:
         for f in s["written"]:
-            src = stage / f["dataset"] / f["name"]
+            src = f"{stage}/{f['dataset']}/{f['name']}"
             if f["dataset"] == "articles":
-                canon, dups = _split_articles(src, decisions)
-                pq.write_table(canon, src, compression="zstd")
+                canon, dups = _split_articles(out, src, decisions)
+                out.write_parquet(canon, src, compression="zstd")
                 f["rows"] = canon.num_rows
                 if dups.num_rows:
-                    (stage / "duplicates").mkdir(exist_ok=True)
-                    pq.write_table(dups, stage / "duplicates" / f["name"], compression="zstd")
+                    out.write_parquet(dups, f"{stage}/duplicates/{f['name']}", compression="zstd")
                     s["written"].append({"dataset": "duplicates", "name": f["name"], "rows": dups.num_rows})
             elif f["dataset"] == "signatures":
-                sig = pq.read_table(src, schema=SIGNATURES_SCHEMA)
+                sig = out.read_parquet(src, schema=SIGNATURES_SCHEMA)
                 sig = sig.filter(pc.invert(_is_duplicate(sig, decisions)))
-                pq.write_table(sig, src, compression="zstd")
+                out.write_parquet(sig, src, compression="zstd")
                 f["rows"] = sig.num_rows
     files = []
     for s in shards:
         for f in s["written"]:
             if not f["rows"]:
                 continue
-            src = stage / f["dataset"] / f["name"]
+            src = f"{stage}/{f['dataset']}/{f['name']}"
             rel = ("index/" if f["dataset"] in INDEX else "") + f"{f['dataset']}/{f['name']}"
-            dest = out / rel
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            files.append({"path": rel, "rows": f["rows"], "sha256": file_sha256(src)})
-            os.replace(src, dest)
+            files.append({"path": rel, "rows": f["rows"], "sha256": out.sha256(src)})
+            out.move(src, rel)
     manifest = {
         "run_id": ctx.run_id,
         "started_at": ctx.processed_at.isoformat(),
@@ -357,19 +380,16 @@ def publish(
         "recovered_from_interrupted_runs": recovered or [],
         "shard_errors": [{"shard": s["shard"], "traceback": s["error"]} for s in shards if s.get("error")],
     }
-    runs = out / "runs"
-    runs.mkdir(parents=True, exist_ok=True)
-    tmp = runs / f".{ctx.run_id}.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, runs / f"{ctx.run_id}.json")
-    shutil.rmtree(stage, ignore_errors=True)
-    if stage.parent.is_dir() and not any(stage.parent.iterdir()):
-        stage.parent.rmdir()
+    # The commit point: a temporary file renamed into place locally, one PUT on object storage.
+    out.write_atomic(f"runs/{ctx.run_id}.json", (json.dumps(manifest, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    out.remove_tree(stage)
+    out.remove_if_empty("_staging")
     return manifest
 
 
 def load_manifests(out_dir: str | os.PathLike) -> list[dict]:
     """Published run manifests in the order they were published (by finish time: run ids start
     with the second a run started, so two runs in one second would not sort by id)."""
-    manifests = [json.loads(p.read_text(encoding="utf-8")) for p in (Path(out_dir) / "runs").glob("*.json")]
+    out = Store(out_dir)
+    manifests = [json.loads(data.decode("utf-8")) for data in out.read_all(out.files("runs", ".json"))]
     return sorted(manifests, key=lambda m: (m.get("finished_at") or "", m["run_id"]))

@@ -16,12 +16,11 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow.parquet as pq
-
 from thresher import archive, dedup
 from thresher.config import Config
 from thresher.records import Reject, sha256_hex
 from thresher.sources import Page, RawInput
+from thresher.storage import Store
 
 
 @dataclass
@@ -67,14 +66,16 @@ def rederive_text(record: dict, snap: dict, cfg: Config) -> str | None:
     return text
 
 
-def _snapshots(out_dir: Path) -> dict[str, dict]:
+def _snapshots(out_dir: str | Path) -> dict[str, dict]:
     table = archive.read_dataset(out_dir, "snapshots")
     return {row["raw_sha256"]: row for row in table.to_pylist()}
 
 
 def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, seed: int = 0) -> Report:
-    """Check the archive; every problem is named (file, run or doc_id) in ``errors``."""
-    out = Path(out_dir)
+    """Check the archive (a local folder or a URL); every problem is named (file, run or
+    doc_id) in ``errors``."""
+    out = out_dir
+    store = Store(out)
     report = Report()
     manifests = archive.load_manifests(out)
     if not manifests:
@@ -84,14 +85,13 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     rows_by_run: dict[str, dict[str, int]] = {}
     for m in manifests:
         for f in m["files"]:
-            path = out / f["path"]
-            if not path.is_file():
+            if not store.isfile(f["path"]):
                 report.errors.append(f"{f['path']}: listed in run {m['run_id']} but missing")
                 continue
-            if archive.file_sha256(path) != f["sha256"]:
+            if store.sha256(f["path"]) != f["sha256"]:
                 report.errors.append(f"{f['path']}: sha256 differs from run {m['run_id']}'s manifest (file changed)")
                 continue
-            if pq.ParquetFile(path).metadata.num_rows != f["rows"]:
+            if store.parquet_rows(f["path"]) != f["rows"]:
                 report.errors.append(f"{f['path']}: row count differs from the manifest")
             dataset = f["path"].split("/")[0]
             rows_by_run.setdefault(m["run_id"], {}).setdefault(dataset, 0)
@@ -160,7 +160,8 @@ def find_record(out_dir: str | Path, key: str) -> tuple[str, dict] | None:
 
 def lineage(out_dir: str | Path, key: str) -> dict | None:
     """Everything the archive knows about one record's origin, as plain data."""
-    out = Path(out_dir)
+    out = out_dir
+    store = Store(out)
     found = find_record(out, key)
     if found is None:
         return None
@@ -168,7 +169,7 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
     runs = {m["run_id"]: m for m in archive.load_manifests(out)}
     files = archive.published(out)
     run = next((runs[f["run_id"]] for p, f in files.items() if p.startswith(dataset + "/") and
-                r["doc_id"] in pq.read_table(out / p, columns=["doc_id"]).column("doc_id").to_pylist()), None)
+                r["doc_id"] in store.read_parquet(p, columns=["doc_id"]).column("doc_id").to_pylist()), None)
     snap = _snapshots(out).get(r["raw_sha256"]) if r["raw_sha256"] else None
     relations = []
     if dataset == "articles":
