@@ -1,7 +1,10 @@
 """Find raw inputs under RAW_DIR and read them safely: the first stage of the data flow.
 
 Discovery is deterministic (sorted relative paths) so shards, ids and outputs do not depend
-on the order the file system lists a directory. Reading enforces the configured size limit
+on the order the file system lists a directory. RAW_DIR is a local folder or an fsspec URL
+(``s3://bucket/raw``): on object storage, one listing finds the inputs, sidecars are fetched
+concurrently in batches, and each input is read on its own (a WARC streamed), so memory holds
+one page at a time, never the corpus. Reading enforces the configured size limit
 before a byte is decompressed into memory, and every failure is returned as a
 :class:`~thresher.records.Reject` with a reason, never raised: a bad file must not stop a run.
 """
@@ -16,10 +19,11 @@ from collections.abc import Iterator
 from stat import S_ISREG
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
+from thresher.storage import Store, is_remote
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,7 @@ class RawBytes:
     data: bytes
     raw_sha256: str  # of the bytes as stored: what an auditor re-hashes
     raw_bytes: int
-    mtime: datetime
+    mtime: datetime | None  # None when the store does not say (fetched_at then stays unknown)
 
 
 def input_format(name: str) -> str | None:
@@ -84,9 +88,18 @@ def read_sidecar(path: Path) -> dict:
     if not side.is_file():
         return {}
     try:
-        data = json.loads(side.read_text(encoding="utf-8"))
+        text = side.read_text(encoding="utf-8")
     except (OSError, ValueError) as exc:
         log.warning("ignoring unreadable sidecar %s: %s", side, exc)
+        return {}
+    return _parse_sidecar(text, side)
+
+
+def _parse_sidecar(text: str | bytes, where: object) -> dict:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # UnicodeDecodeError included
+        log.warning("ignoring unreadable sidecar %s: %s", where, exc)
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -96,8 +109,10 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
 
     Symbolic links are not followed out of ``raw_dir``: such a link is listed, so that it gets
     a reject row, but never read; a crafted raw folder cannot make thresher archive arbitrary
-    files.
+    files. ``raw_dir`` may be a URL (``s3://bucket/raw``): see :func:`_discover_remote`.
     """
+    if is_remote(raw_dir):
+        return _discover_remote(Store(raw_dir))
     root = Path(raw_dir).resolve()
     found: list[RawInput] = []
     for dirpath, dirnames, filenames in os.walk(root):
@@ -121,9 +136,57 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
     return sorted(found, key=lambda item: item.source_path)
 
 
+SIDECAR_BATCH = 256  # sidecars fetched concurrently per request batch on object storage
+
+
+def _discover_remote(store: Store) -> list[RawInput]:
+    """Inputs under an object-store prefix: one recursive listing (names only), then the
+    sidecars that exist, fetched concurrently a batch at a time. There are no symbolic links."""
+    keys = set()
+    for name in store.fs.find(store.root):
+        if name.startswith(store.root + "/"):
+            keys.add(name[len(store.root) + 1 :])
+    found = sorted((rel, kind) for rel in keys if (kind := input_format(PurePosixPath(rel).name)))
+    wanted = {rel: str(sidecar_path(PurePosixPath(rel))) for rel, _ in found}
+    present = sorted({side for side in wanted.values() if side in keys})
+    sidecars: dict[str, dict] = {}
+    for i in range(0, len(present), SIDECAR_BATCH):
+        batch = [store.path(side) for side in present[i : i + SIDECAR_BATCH]]
+        for path, data in store.fs.cat(batch, on_error="return").items():
+            rel = path[len(store.root) + 1 :]
+            if isinstance(data, Exception):
+                log.warning("ignoring unreadable sidecar %s: %s", store.url(rel), data)
+                continue
+            sidecars[rel] = _parse_sidecar(data, store.url(rel))
+    return [RawInput(rel, kind, sidecars.get(wanted[rel], {})) for rel, kind in found]
+
+
+def _read_remote(store: Store, item: RawInput, max_bytes: int) -> RawBytes | Reject:
+    """An object's bytes within ``max_bytes``: its size is asked first, so an oversized
+    object is rejected unread. A missing or forbidden object is a reject; other errors (the
+    store unreachable) propagate, so the run fails instead of rejecting pages for good."""
+    path = store.path(item.source_path)
+    try:
+        info = store.fs.info(path)
+        if info.get("type") != "file":
+            return Reject("unreadable", "not a regular file")
+        if info["size"] > max_bytes:
+            return Reject("too_large", f"{info['size']} bytes stored, limit {max_bytes}")
+        raw = store.fs.cat_file(path)
+    except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
+        return Reject("unreadable", f"{type(exc).__name__}: {exc}")
+    modified = info.get("LastModified") or info.get("mtime") or info.get("last_modified")
+    if isinstance(modified, (int, float)):
+        modified = datetime.fromtimestamp(modified, tz=timezone.utc)
+    mtime = modified.astimezone(timezone.utc) if isinstance(modified, datetime) else None
+    return RawBytes(raw, sha256_hex(raw), len(raw), mtime)
+
+
 def read_input(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> RawBytes | Reject:
     """Read one input's stored bytes, within ``max_bytes`` on disk; decompress with
     :func:`content_bytes`. Split in two so that a corrupt archive still gets its sha256."""
+    if is_remote(raw_dir):
+        return _read_remote(Store(raw_dir), item, max_bytes)
     path = Path(raw_dir) / item.source_path
     try:
         stat = path.stat()
@@ -199,7 +262,11 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_r
         yield Failed(item, Reject("unreadable", item.refused), "read")
         return
     if item.input_format.startswith("warc"):
-        yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes, max_records)
+        if is_remote(raw_dir):
+            store = Store(raw_dir)
+            yield from _warc_pages(store.path(item.source_path), item, max_bytes, max_records, store.fs)
+        else:
+            yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes, max_records)
         return
     raw = read_input(raw_dir, item, max_bytes)
     if isinstance(raw, Reject):
@@ -218,28 +285,28 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_r
         raw.raw_bytes,
         "html" if item.input_format.startswith("html") else "text",
         fetched or raw.mtime,
-        "sidecar" if fetched else "file_mtime",
+        "sidecar" if fetched else "file_mtime" if raw.mtime else None,
         side.get("url") if isinstance(side.get("url"), str) else None,
         stored=raw.data,
     )
 
 
-def _warc_pages(path: Path, item: RawInput, max_bytes: int, max_records: int) -> Iterator[Page | Failed]:
-    if not path.is_file():
+def _warc_pages(path: Path | str, item: RawInput, max_bytes: int, max_records: int, fs=None) -> Iterator[Page | Failed]:
+    if fs is None and not path.is_file():  # on object storage, a missing object is reported on open
         yield Failed(item, Reject("unreadable", "not a regular file"), "read")
         return
     units = 0
-    for rec in _warc_units(path, item, max_bytes, max_records):
+    for rec in _warc_units(path, item, max_bytes, max_records, fs):
         units += 1
         yield rec
     if units == 0:  # a WARC without one page record must still leave a row: nothing vanishes
         yield Failed(item, Reject("no_content", "the WARC file holds no response or resource record"), "read")
 
 
-def _warc_units(path: Path, item: RawInput, max_bytes: int, max_records: int) -> Iterator[Page | Failed]:
+def _warc_units(path: Path | str, item: RawInput, max_bytes: int, max_records: int, fs=None) -> Iterator[Page | Failed]:
     from thresher.warc import iter_records  # warcio only where WARC files are read
 
-    for rec in iter_records(path, max_bytes, max_records):
+    for rec in iter_records(path, max_bytes, max_records, fs):
         if isinstance(rec, tuple):
             offset, reject = rec
             yield Failed(item, reject, "read", offset=offset)

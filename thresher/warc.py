@@ -21,6 +21,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
+from thresher.storage import READ_BLOCK
 
 log = logging.getLogger(__name__)
 
@@ -65,15 +66,22 @@ class WarcRecord:
         return _is_html(self.content_type, self.payload)
 
 
-def iter_records(path: Path, max_bytes: int, max_records: int = 1_000_000) -> Iterator[WarcRecord | tuple[int, Reject]]:
+def iter_records(path: Path | str, max_bytes: int, max_records: int = 1_000_000, fs=None) -> Iterator[WarcRecord | tuple[int, Reject]]:
     """Page-like records of a WARC file in file order; a record too large or a file that stops
-    parsing yields ``(offset, Reject)`` so the failure is recorded where it happened."""
+    parsing yields ``(offset, Reject)`` so the failure is recorded where it happened.
+
+    ``fs`` is the fsspec file system ``path`` is on (object storage), None for a local file:
+    the object is streamed a block at a time, never downloaded whole."""
     offset = 0
     end = 0
     pages = 0
     try:
-        fh = open(path, "rb")
-        size = os.fstat(fh.fileno()).st_size
+        if fs is None:
+            fh = open(path, "rb")
+            size = os.fstat(fh.fileno()).st_size
+        else:
+            fh = fs.open(path, "rb", block_size=READ_BLOCK, cache_type="readahead")
+            size = fh.size
     except OSError as exc:
         yield 0, Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
         return
