@@ -26,6 +26,20 @@ app = typer.Typer(
 console = Console()
 
 
+def _location(value: str, what: str, must_exist: bool = True) -> str:
+    """A folder argument: a local path (made absolute, checked like typer's ``exists=True``)
+    or a URL on object storage (``s3://bucket/prefix``), passed on as given."""
+    from thresher.storage import is_remote
+
+    if is_remote(value):
+        return value.rstrip("/")
+    path = Path(value)
+    if must_exist and not path.is_dir():
+        raise typer.BadParameter(f"Directory {value!r} does not exist." if not path.exists() else f"{value!r} is not a directory.",
+                                 param_hint=what)
+    return str(path.resolve())
+
+
 def _version(value: bool) -> None:
     if value:
         console.print(f"thresher {__version__}")
@@ -43,8 +57,8 @@ def main(
 
 @app.command()
 def run(
-    raw_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder of raw pages (searched recursively)."),
-    out_dir: Path = typer.Argument(..., help="Archive folder; created if missing."),
+    raw_dir: str = typer.Argument(..., help="Folder of raw pages (searched recursively), or a URL such as s3://bucket/raw."),
+    out_dir: str = typer.Argument(..., help="Archive folder, created if missing, or a URL such as s3://bucket/clean."),
     shard_size: int = typer.Option(500, min=1, help="Pages per task: the unit of parallel work."),
     workers: int = typer.Option(os.cpu_count() or 1, min=1, help="Local worker processes (one per core by default)."),
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
@@ -56,23 +70,30 @@ def run(
     Runs on an embedded, temporary Prefect server unless PREFECT_API_URL points at one, with
     one worker process per core (parsing is CPU-bound: threads would not help), or on a Dask
     cluster with --dask-address. Pages already archived (same path, same bytes) are skipped.
+    Either folder may be on object storage; credentials and endpoint come from the
+    environment (AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID, ...) or fsspec's configuration.
 
     Shows a progress bar on a terminal (plain progress lines every 10 s otherwise) and writes
     the run's HTML report to OUT_DIR/reports/RUN_ID.html.
 
     Example: thresher run raw clean
+    Example: thresher run s3://news/raw s3://news/clean
     Example: thresher run raw clean --dask-address tcp://127.0.0.1:8786
     """
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    raw_dir = _location(raw_dir, "'RAW_DIR'")
+    out_dir = _location(out_dir, "'OUT_DIR'", must_exist=False)
     from flows.archive import archive_corpus, task_runner
+    from thresher.storage import is_remote
 
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if not is_remote(out_dir):
+        Path(out_dir).mkdir(parents=True, exist_ok=True)
     flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
     from thresher.progress import watch
 
     with watch(sys.stderr):
-        manifest = flow(raw_dir=str(raw_dir.resolve()), out_dir=str(out_dir.resolve()), shard_size=shard_size)
+        manifest = flow(raw_dir=raw_dir, out_dir=out_dir, shard_size=shard_size)
     failed = _run_failed(manifest, strict)
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
@@ -89,7 +110,7 @@ def run(
     for key, value in manifest["rejects_per_reason"].items():
         table.add_row(f"  rejected: {key}", str(value))
     console.print(table)
-    console.print(f"manifest: {out_dir / 'runs' / (manifest['run_id'] + '.json')}")
+    console.print(f"manifest: {out_dir}/runs/{manifest['run_id']}.json")
     from thresher.report import report_path
 
     if report_path(out_dir, manifest["run_id"]).exists():
@@ -114,7 +135,7 @@ def _run_failed(manifest: dict, strict: bool) -> str | None:
 
 @app.command()
 def verify(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
     all_records: bool = typer.Option(False, "--all", help="Re-derive every record's text, not a sample."),
     sample: int = typer.Option(100, min=0, help="How many records to re-derive when --all is not given."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
@@ -124,9 +145,11 @@ def verify(
     raw bytes. Exit code 0 only if everything holds; each problem names its file or record.
 
     Example: thresher verify clean --all
+    Example: thresher verify s3://news/clean
     """
     from thresher.audit import verify as run_verify
 
+    out_dir = _location(out_dir, "'OUT_DIR'")
     report = run_verify(out_dir, all_records=all_records, sample=sample)
     if as_json:
         sys.stdout.write(json.dumps({"ok": report.ok, **report.__dict__}, indent=2) + "\n")
@@ -143,7 +166,7 @@ def verify(
 
 @app.command()
 def audit(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
     key: str = typer.Argument(..., help="A doc_id, a source path (relative to RAW_DIR) or a URL."),
     as_json: bool = typer.Option(False, "--json", help="Print the lineage as JSON."),
 ) -> None:
@@ -154,6 +177,7 @@ def audit(
     """
     from thresher.audit import describe, lineage
 
+    out_dir = _location(out_dir, "'OUT_DIR'")
     info = lineage(out_dir, key)
     if info is None:
         console.print(f"[red]no record[/red] with doc_id, source path or URL {key!r} in {out_dir}")
