@@ -259,6 +259,8 @@ def test_cli_and_flow_on_object_storage(prefect_harness, bucket, local_result, t
     raw, out = f"{bucket}/raw", f"{bucket}/clean"
     upload(local_raw, raw)
     cli = CliRunner()
+    mistyped = cli.invoke(app, ["run", f"{bucket}/rwa", out])
+    assert mistyped.exit_code == 2 and "nothing under that prefix" in mistyped.output  # not an empty run
     result = cli.invoke(app, ["run", raw, out, "--workers", "1", "--shard-size", "5", "--json"])
     assert result.exit_code == 0, result.output
     manifest = json.loads(result.stdout[result.stdout.index("{"):])

@@ -32,6 +32,12 @@ def _location(value: str, what: str, must_exist: bool = True) -> str:
     from thresher.storage import is_remote
 
     if is_remote(value):
+        if must_exist:
+            from thresher.storage import Store
+
+            store = Store(value)
+            if not store.fs.isdir(store.root):  # a mistyped prefix would archive nothing, quietly
+                raise typer.BadParameter(f"{value!r}: no such bucket, or nothing under that prefix.", param_hint=what)
         return value.rstrip("/")
     path = Path(value)
     if must_exist and not path.is_dir():
