@@ -249,8 +249,8 @@ def test_a_warc_on_object_storage_is_streamed_a_block_at_a_time(bucket, monkeypa
 
 
 def test_cli_and_flow_on_object_storage(prefect_harness, bucket, local_result, tmp_path):
-    """`thresher run` (the Prefect flow, shard workers in their own processes), then `verify`
-    and `audit`, all on s3:// URLs."""
+    """`thresher run` (the Prefect flow, a shard worker in its own process), then `report`,
+    `export`, `verify` and `audit`, all on s3:// URLs."""
     from typer.testing import CliRunner
 
     from thresher.cli import app
@@ -266,6 +266,12 @@ def test_cli_and_flow_on_object_storage(prefect_harness, bucket, local_result, t
     manifest = json.loads(result.stdout[result.stdout.index("{"):])
     assert manifest["flow_run_id"] and manifest["inputs"]["new"] == 13
     assert rows(out) == expected
+
+    assert Store(out).isfile(f"reports/{manifest['run_id']}.html")  # the run's report, beside its manifest
+    result = cli.invoke(app, ["report", out, "--json"])
+    assert result.exit_code == 0 and json.loads(result.stdout)["html"] == f"{out}/reports/{manifest['run_id']}.html"
+    result = cli.invoke(app, ["export", out, "--columns", "doc_id,source_path"])
+    assert result.exit_code == 0 and len(result.stdout.splitlines()) == len(expected["articles"])
 
     result = cli.invoke(app, ["verify", out, "--all"])
     assert result.exit_code == 0 and "archive verified" in result.output, result.output

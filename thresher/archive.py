@@ -101,6 +101,13 @@ def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | Non
     return _read_files(out_dir, _dataset_paths(out_dir, name), name, columns)
 
 
+def iter_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """All published rows of a dataset, one file (one shard) at a time: memory bounded by a
+    shard, not the archive."""
+    for path in _dataset_paths(out_dir, name):
+        yield _read_files(out_dir, [path], name, columns)
+
+
 def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None) -> pa.Table:
     """Files of one dataset (paths relative to OUT_DIR) as one table."""
     schema = SCHEMAS.get(name) or INDEX[name]

@@ -117,9 +117,10 @@ def run(
         table.add_row(f"  rejected: {key}", str(value))
     console.print(table)
     console.print(f"manifest: {out_dir}/runs/{manifest['run_id']}.json")
-    from thresher.report import report_path
+    from thresher.report import REPORTS, report_path
+    from thresher.storage import Store
 
-    if report_path(out_dir, manifest["run_id"]).exists():
+    if Store(out_dir).isfile(f"{REPORTS}/{manifest['run_id']}.html"):
         console.print(f"report:   {report_path(out_dir, manifest['run_id'])}")
     for err in manifest.get("shard_errors", []):
         console.print(f"[red]shard {err['shard']} crashed[/red]; its inputs are internal_error rejects (traceback in the manifest)")
@@ -196,7 +197,7 @@ def audit(
 
 @app.command()
 def report(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
     run_id: str = typer.Option(None, "--run", help="Which run (default: the latest published run)."),
     as_json: bool = typer.Option(False, "--json", help="Print the report's data as JSON instead of a summary."),
 ) -> None:
@@ -212,6 +213,7 @@ def report(
     """
     from thresher.report import render_markdown, write_report
 
+    out_dir = _location(out_dir, "'OUT_DIR'")
     try:
         path, data = write_report(out_dir, run_id)
     except LookupError as exc:
@@ -225,7 +227,7 @@ def report(
 
 @app.command()
 def search(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder (local: the index is a local folder)."),
     query: str = typer.Argument(..., help='Words, "a phrase", AND / OR, -excluded (tantivy query syntax).'),
     limit: int = typer.Option(10, "--limit", "-n", min=1, help="How many results."),
     site: str = typer.Option(None, "--site", help="Only this site (as in the articles' site column, any case)."),
@@ -270,7 +272,7 @@ def search(
 
 @app.command()
 def export(
-    out_dir: Path = typer.Argument(..., exists=True, file_okay=False, help="The archive folder."),
+    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help="jsonl or parquet."),
     output: Path = typer.Option(None, "--output", "-o", help="File to write (JSONL goes to stdout without it)."),
     dataset: str = typer.Option("articles", "--dataset", help="articles, duplicates, rejects or snapshots."),
@@ -288,6 +290,7 @@ def export(
     from thresher.export import export as run_export
 
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    out_dir = _location(out_dir, "'OUT_DIR'")
     try:
         rows = run_export(out_dir, fmt, output, dataset, cols)
     except ValueError as exc:

@@ -27,9 +27,7 @@ BATCH_ROWS = 1_000
 
 
 def _batches(out_dir: str | os.PathLike, dataset: str, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
-    schema = SCHEMAS[dataset]
-    for path in archive.dataset_files(out_dir, dataset):
-        table = pq.read_table(path, columns=columns, schema=schema)
+    for table in archive.iter_dataset(out_dir, dataset, columns):  # OUT_DIR local or a URL
         yield from table.to_batches(BATCH_ROWS)
 
 

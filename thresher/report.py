@@ -23,6 +23,7 @@ from markupsafe import Markup
 from thresher import archive, dedup
 from thresher.boilerplate import REGISTRY
 from thresher.pipeline import url_host
+from thresher.storage import Store, is_remote
 
 TOP = 10  # sites, clusters and reasons shown per chart or table
 EXAMPLES_PER_RULE = 5
@@ -246,16 +247,14 @@ def render_markdown(report: dict, html_path: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def report_path(out_dir: str | os.PathLike, run_id: str) -> Path:
-    return Path(out_dir) / REPORTS / f"{run_id}.html"
+def report_path(out_dir: str | os.PathLike, run_id: str) -> Path | str:
+    """Where a run's report is: a local path, or a URL when OUT_DIR is on object storage."""
+    rel = f"{REPORTS}/{run_id}.html"
+    return Store(out_dir).url(rel) if is_remote(out_dir) else Path(out_dir) / rel
 
 
-def write_report(out_dir: str | os.PathLike, run_id: str | None = None) -> tuple[Path, dict]:
+def write_report(out_dir: str | os.PathLike, run_id: str | None = None) -> tuple[Path | str, dict]:
     """Write OUT_DIR/reports/<run_id>.html (atomically) and return its path and data."""
     report = run_report(out_dir, run_id)
-    path = report_path(out_dir, report["run_id"])
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(render_html(report), encoding="utf-8")
-    os.replace(tmp, path)
-    return path, report
+    Store(out_dir).write_atomic(f"{REPORTS}/{report['run_id']}.html", render_html(report).encode("utf-8"))
+    return report_path(out_dir, report["run_id"]), report
