@@ -82,7 +82,8 @@ def published(out_dir: str | os.PathLike) -> dict[str, dict]:
     return files
 
 
-def _dataset_paths(out_dir: str | os.PathLike, name: str) -> list[str]:
+def dataset_paths(out_dir: str | os.PathLike, name: str) -> list[str]:
+    """Published files of one dataset, relative to OUT_DIR, in name order (run id, then shard)."""
     prefix = ("index/" if name in INDEX else "") + name + "/"
     return [p for p in sorted(published(out_dir)) if p.startswith(prefix)]
 
@@ -92,20 +93,25 @@ def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path] | list[st
     paths, or URLs when OUT_DIR is on object storage (read those with :func:`read_dataset`)."""
     if is_remote(out_dir):
         store = Store(out_dir)
-        return [store.url(p) for p in _dataset_paths(out_dir, name)]
-    return [Path(out_dir) / p for p in _dataset_paths(out_dir, name)]
+        return [store.url(p) for p in dataset_paths(out_dir, name)]
+    return [Path(out_dir) / p for p in dataset_paths(out_dir, name)]
 
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
     """All published rows of a dataset as one table (empty, with the schema, if none)."""
-    return _read_files(out_dir, _dataset_paths(out_dir, name), name, columns)
+    return _read_files(out_dir, dataset_paths(out_dir, name), name, columns)
 
 
 def iter_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
     """All published rows of a dataset, one file (one shard) at a time: memory bounded by a
     shard, not the archive."""
-    for path in _dataset_paths(out_dir, name):
+    for path in dataset_paths(out_dir, name):
         yield _read_files(out_dir, [path], name, columns)
+
+
+def read_file(out_dir: str | os.PathLike, path: str, name: str, columns: list[str] | None = None) -> pa.Table:
+    """One published file of a dataset (``path`` relative to OUT_DIR), read with its schema."""
+    return _read_files(out_dir, [path], name, columns)
 
 
 def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None) -> pa.Table:

@@ -66,9 +66,22 @@ def rederive_text(record: dict, snap: dict, cfg: Config) -> str | None:
     return text
 
 
-def _snapshots(out_dir: str | Path) -> dict[str, dict]:
-    table = archive.read_dataset(out_dir, "snapshots")
-    return {row["raw_sha256"]: row for row in table.to_pylist()}
+def _snapshots_for(out_dir: str | Path, shas: set[str], where: dict[str, str] | None = None) -> dict[str, dict]:
+    """The snapshot rows of ``shas``, reading only the files that hold them (``where`` maps a
+    sha256 to its file; without it every snapshots file is scanned, one at a time)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    shas = {s for s in shas if s}
+    paths = sorted({where[s] for s in shas if s in where}) if where is not None else archive.dataset_paths(out_dir, "snapshots")
+    found: dict[str, dict] = {}
+    for path in paths:
+        if len(found) == len(shas):
+            break
+        table = archive.read_file(out_dir, path, "snapshots")
+        table = table.filter(pc.is_in(table.column("raw_sha256"), value_set=pa.array(sorted(shas), pa.string())))
+        found.update((row["raw_sha256"], row) for row in table.to_pylist())
+    return found
 
 
 def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, seed: int = 0) -> Report:
@@ -109,42 +122,60 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     report.checked["runs"] = len(manifests)
     if report.errors:
         return report  # tables that fail their hashes cannot be trusted for the record checks
-    # 3. raw snapshots against their content address
-    snaps = _snapshots(out)
-    for sha, snap in snaps.items():
-        if sha256_hex(snap["content"]) != sha:
-            report.errors.append(f"snapshot {sha[:16]}… (first seen as {snap['source_path']}): content does not hash to its address")
-    report.checked["snapshots"] = len(snaps)
-    # 4. records against snapshots, ids and links
-    records = {name: archive.read_dataset(out, name).to_pylist() for name in archive.RECORDS}
+    # 3. raw snapshots against their content address, one file at a time: the archive's raw
+    # bytes can be far larger than memory, so only their addresses are kept (and where they are)
+    where: dict[str, str] = {}  # raw_sha256 -> the snapshots file that holds it
+    for path in archive.dataset_paths(out, "snapshots"):
+        table = archive.read_file(out, path, "snapshots", ["raw_sha256", "content", "source_path"])
+        for sha, content, source in zip(*(table.column(c).to_pylist() for c in ("raw_sha256", "content", "source_path"))):
+            if sha256_hex(content) != sha:
+                report.errors.append(f"snapshot {sha[:16]}… (first seen as {source}): content does not hash to its address")
+            where[sha] = path
+    report.checked["snapshots"] = len(where)
+    # 4. records against snapshots, ids and links (ids only: texts stay on disk)
     seen_ids: set[str] = set()
-    canon = {r["doc_id"] for r in records["articles"]}
-    for name, rows in records.items():
-        for r in rows:
-            if r["doc_id"] in seen_ids:
-                report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): appears twice in the archive")
-            seen_ids.add(r["doc_id"])
-            if r["raw_sha256"] and r["raw_sha256"] not in snaps:
-                report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): no raw snapshot for {r['raw_sha256'][:16]}…")
-            if name == "duplicates" and r["duplicate_of"] not in canon:
-                report.errors.append(f"doc {r['doc_id']}: duplicate_of {r['duplicate_of']} is not a canonical article")
+    links: list[tuple[str, str]] = []
+    canon: set[str] = set()
+    texts = 0  # articles and duplicates: the records a text can be re-derived for
+    for name in archive.RECORDS:
+        cols = ["doc_id", "source_path", "raw_sha256"] + (["duplicate_of"] if name == "duplicates" else [])
+        for table in archive.iter_dataset(out, name, cols):
+            for r in table.to_pylist():
+                if r["doc_id"] in seen_ids:
+                    report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): appears twice in the archive")
+                seen_ids.add(r["doc_id"])
+                if r["raw_sha256"] and r["raw_sha256"] not in where:
+                    report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): no raw snapshot for {r['raw_sha256'][:16]}…")
+                if name == "articles":
+                    canon.add(r["doc_id"])
+                if name == "duplicates":
+                    links.append((r["doc_id"], r["duplicate_of"]))
+                texts += name != "rejects"
+    for doc_id, target in links:
+        if target not in canon:
+            report.errors.append(f"doc {doc_id}: duplicate_of {target} is not a canonical article")
     report.checked["records"] = len(seen_ids)
-    # 5. texts re-derived from the raw bytes
+    # 5. texts re-derived from the raw bytes: a record file at a time, with just the snapshots
+    # its records need
     cfg = Config()
-    texts = records["articles"] + records["duplicates"]
-    chosen = texts if all_records else random.Random(seed).sample(texts, min(sample, len(texts)))
-    rederived = 0
-    for r in chosen:
-        if r["config_sha256"] != cfg.sha256:
-            report.warnings.append(f"doc {r['doc_id']}: made with config {r['config_sha256'][:12]}…, this thresher has "
-                                   f"{cfg.sha256[:12]}…: text not re-derived")
-            continue
-        snap = snaps.get(r["raw_sha256"])
-        if snap is None:
-            continue  # reported above
-        if rederive_text(r, snap, cfg) != r["text"]:
-            report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): text differs from the text re-derived from its raw snapshot")
-        rederived += 1
+    chosen = None if all_records else set(random.Random(seed).sample(range(texts), min(sample, texts)))
+    rederived, index = 0, 0
+    for name in ("articles", "duplicates"):
+        for table in archive.iter_dataset(out, name):
+            picked = [r for i, r in enumerate(table.to_pylist(), index) if chosen is None or i in chosen]
+            index += table.num_rows
+            snaps = _snapshots_for(out, {r["raw_sha256"] for r in picked}, where)
+            for r in picked:
+                if r["config_sha256"] != cfg.sha256:
+                    report.warnings.append(f"doc {r['doc_id']}: made with config {r['config_sha256'][:12]}…, this thresher has "
+                                           f"{cfg.sha256[:12]}…: text not re-derived")
+                    continue
+                snap = snaps.get(r["raw_sha256"])
+                if snap is None:
+                    continue  # reported above
+                if rederive_text(r, snap, cfg) != r["text"]:
+                    report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): text differs from the text re-derived from its raw snapshot")
+                rederived += 1
     report.checked["texts_rederived"] = rederived
     return report
 
@@ -152,9 +183,10 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
 def find_record(out_dir: str | Path, key: str) -> tuple[str, dict] | None:
     """A record by doc_id, source path or URL (first match: articles, duplicates, rejects)."""
     for name in archive.RECORDS:
-        for r in archive.read_dataset(out_dir, name).to_pylist():
-            if key in (r["doc_id"], r["source_path"], r.get("source_url"), r.get("canonical_url")):
-                return name, r
+        for table in archive.iter_dataset(out_dir, name):
+            for r in table.to_pylist():
+                if key in (r["doc_id"], r["source_path"], r.get("source_url"), r.get("canonical_url")):
+                    return name, r
     return None
 
 
@@ -170,11 +202,12 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
     files = archive.published(out)
     run = next((runs[f["run_id"]] for p, f in files.items() if p.startswith(dataset + "/") and
                 r["doc_id"] in store.read_parquet(p, columns=["doc_id"]).column("doc_id").to_pylist()), None)
-    snap = _snapshots(out).get(r["raw_sha256"]) if r["raw_sha256"] else None
+    snap = _snapshots_for(out, {r["raw_sha256"]}).get(r["raw_sha256"]) if r["raw_sha256"] else None
     relations = []
     if dataset == "articles":
-        relations = [{"doc_id": d["doc_id"], "source_path": d["source_path"], "similarity": d["similarity"], "method": d["method"]}
-                     for d in archive.read_dataset(out, "duplicates").to_pylist() if d["duplicate_of"] == r["doc_id"]]
+        cols = ["doc_id", "source_path", "similarity", "method", "duplicate_of"]
+        relations = [{k: d[k] for k in cols[:4]} for table in archive.iter_dataset(out, "duplicates", cols)
+                     for d in table.to_pylist() if d["duplicate_of"] == r["doc_id"]]
     record = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items() if k not in {"text", "removed"}}
     return {
         "dataset": dataset,
