@@ -1,9 +1,9 @@
 """datatrove's documented pipeline on a folder of pages: the baseline of ``make bench``.
 
-    .venv-datatrove/bin/python bench/datatrove_pipeline.py RAW_DIR OUT_DIR [--workers 2]
+    .venv-datatrove/bin/python bench/datatrove_pipeline.py RAW_DIR OUT_DIR [--workers 2] [--tokenizer split]
     .venv-datatrove/bin/python bench/datatrove_pipeline.py --extract FILE...   # for the quality bench
 
-Runs in its own venv (``.venv-datatrove``, ``make .venv-datatrove``, pinned by
+Runs in its own venv (``.venv-datatrove``, ``make venv-datatrove``, pinned by
 ``bench/requirements-datatrove.txt``) because datatrove 0.10.1 needs trafilatura < 1.12 and
 thresher pins trafilatura 2.3.1. Nothing here is imported by thresher.
 
@@ -13,7 +13,8 @@ MinHash recipe (its ``examples/minhash_deduplication.py``) with the reading and 
 front, as four ``LocalPipelineExecutor`` stages:
 
 1. pages → ``Trafilatura`` (HTML only) → text dumps added as they are → ``JsonlWriter``
-   (the extracted documents, kept for stage 4) → ``MinhashDedupSignature``;
+   (the extracted documents, kept for stage 4; uncompressed, cheaper than its gzip default)
+   → ``MinhashDedupSignature``;
    ``tasks = workers``, so each worker process reads one half of the files;
 2. ``MinhashDedupBuckets``: one task per LSH band, ``workers`` at a time;
 3. ``MinhashDedupCluster``: one task (datatrove requires it), union-find of the pairs;
@@ -29,7 +30,7 @@ Why the comparison is fair:
 * same extraction engine: datatrove's ``Trafilatura`` step with its defaults
   (``favour_precision=True``, comments off, each page in its sandbox process with a 1 s
   timeout) except ``deduplicate=False``: trafilatura's dedup cache is process-wide and drops a
-  paragraph once it has been seen three times, so on a corpus where pages share text the
+  paragraph it has already seen more than twice, so on a corpus where pages share text the
   output (and the near-dup job after it) would depend on page order. thresher and the
   trafilatura-alone line of the benchmark use ``deduplicate=False`` too.
   Text dumps skip extraction in both systems (datatrove's idiom: a second reader after the
@@ -37,9 +38,15 @@ Why the comparison is fair:
 * same dedup parameters as thresher: word 5-grams, 128 hashes in 32 bands of 4 rows, 32-bit
   hashes (``MinhashConfig(n_grams=5, num_buckets=32, hashes_per_bucket=4, precision 32)``),
   one config object for all stages. datatrove removes every band match; thresher also checks
-  each candidate's estimated Jaccard (>= 0.5) and does exact and repeated-paragraph dedup;
+  each candidate's estimated Jaccard (>= 0.5) and does exact and repeated-paragraph dedup.
+  Shingles use datatrove's default English word tokenizer (spaCy's, ``spacy.blank("en")``),
+  or with ``--tokenizer split`` a whitespace split after datatrove's own normalisation, which
+  is several times cheaper and closer to thresher's ``\\w+`` tokens;
 * same parallelism: ``workers`` processes (2, like thresher's pool), plus the extraction
   sandbox process datatrove starts per task;
+* same accounting: the pool's workers are children of multiprocess's fork server, which is
+  waited for at the end (:func:`_reap_forkserver`), so their CPU time and memory are counted
+  like thresher's workers (without it datatrove's CPU per page read about 7x too low);
 * output: datatrove writes its default Parquet (snappy, text, id, metadata); thresher writes
   more (raw snapshots, duplicates, rejects, signatures, manifest), which is work datatrove
   does not do here.
