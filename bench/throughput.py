@@ -5,10 +5,10 @@ in 1 and 2 processes, and trafilatura alone, on the same pages.
 
 First the extraction quality of thresher and of datatrove's Trafilatura step on the HTML
 fixtures (bench/datatrove_quality.py, bench/quality.py's scoring). Then for each size N a
-corpus of N pages is generated: four in five are HTML pages (the fixture pages), one in five a
-text dump (the dump fixtures), each made unique by sentences of its own, so dedup has real work
-(pages made from the same fixture are near-duplicates) but not everything is a copy. Every
-system runs in its own process; printed are wall time, pages per second, CPU seconds per page
+corpus of N pages is generated (bench/corpus.py): distinct stories from real sentences, one
+page in five a lightly edited syndicated copy of an earlier story on another site, twenty sites
+each with its own chrome (navigation, share bar, caption, related news, footer), one page in
+five a flattened text dump. Every system runs in its own process; printed are wall time, pages per second, CPU seconds per page
 and peak memory (max RSS of the process and its workers), what each kept, removed as
 duplicates and dropped, then the ratios:
 
@@ -40,36 +40,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from corpus import make_corpus  # bench/ is on sys.path when this file runs
+
 ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "tests" / "fixtures" / "html"
-DUMPS = ROOT / "tests" / "fixtures" / "dumps"
 DATATROVE_PYTHON = ROOT / ".venv-datatrove" / "bin" / "python"
-
-
-def make_corpus(folder: Path, n: int) -> None:
-    """n unique pages in 20 site folders under ``folder/raw``: every fifth a text dump, the rest HTML."""
-    import random
-
-    rng = random.Random(n)
-    pages = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(HTML.glob("*.html"))]
-    dumps = [p.read_text(encoding="utf-8", errors="replace") for p in sorted(DUMPS.glob("*.txt"))
-             if not p.name.endswith(".expected.txt")]
-    words = " ".join(pages).split()
-    raw = folder / "raw"
-    for i in range(n):
-        extra = " ".join(rng.choice(words[:5000]) for _ in range(60)).replace("<", " ").replace(">", " ")
-        site = raw / f"site{i % 20:02d}"
-        site.mkdir(parents=True, exist_ok=True)
-        if i % 5 == 4:
-            text = dumps[(i // 5) % len(dumps)]
-            cut = text.find("\n\n", len(text) // 3)
-            cut = cut if cut > 0 else len(text)
-            (site / f"page{i:06d}.txt").write_text(f"{text[:cut]}\n\nEdition {i}: {extra}.\n{text[cut:]}", encoding="utf-8")
-            continue
-        html = pages[i % len(pages)]
-        para = f"<p>Edition {i}: {extra}.</p>"
-        html = html.replace("</p>", "</p>" + para, 1) if "</p>" in html else html + para
-        (site / f"page{i:06d}.html").write_text(html, encoding="utf-8")
 
 
 def _usage() -> tuple[float, float]:
@@ -154,9 +128,9 @@ def main(argv: list[str]) -> None:
         print(f"{DATATROVE_PYTHON} is missing (make .venv-datatrove): datatrove is left out")
     for n in sizes:
         folder = Path(tempfile.mkdtemp(prefix=f"thresher-throughput-{n}-"))
-        make_corpus(folder, n)
+        made = make_corpus(folder, n)
         results = {}
-        print(f"\n{n} pages ({n - n // 5} HTML, {n // 5} text dumps)")
+        print(f"\n{n} pages ({n - n // 5} HTML, {n // 5} text dumps): {made['stories']} stories, {made['copies']} syndicated copies")
         print(f"  {'system':18} {'seconds':>8} {'pages/s':>8} {'CPU s/page':>11} {'peak MB':>8}"
               f" {'kept':>6} {'dups':>6} {'dropped':>7}")
         for system in systems:
