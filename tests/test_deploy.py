@@ -2,15 +2,16 @@
 
 One test, end to end: a server on a free port with its own PREFECT_HOME, the `thresher` work
 pool, `prefect deploy --all` and `prefect deployment ls` from the repository, both deployments
-read back (schedules, parameters, work pool), a process worker, and `archive-corpus` run
-through it on the sample pages; the check `thresher verify --all` runs must pass on what it
+read back (schedules, parameters, work pool), a process worker, `archive-corpus` run through it
+on the sample pages, and the scheduled runs the server makes from both cron schedules; the check `thresher verify --all` runs must pass on what it
 wrote. The pool, the flow run and the check go through the API and the library rather than the
 CLI: each `prefect` command costs seconds of imports. Every process it starts is stopped at the
 end (worker before server: a worker whose server is gone retries for a while).
 
 It exists because `prefect deploy --all` and `prefect deployment ls` failed with HTTP 422 on a
 standalone server with fastapi 0.151 to 0.154 (an explicit JSON null in a body field is no
-longer replaced by the field's default; Prefect 3.8.8's client sends `"limit": null`).
+longer replaced by the field's default; Prefect 3.8.8's client sends `"limit": null`), and
+because with SQLAlchemy 2.1 the server's scheduler made no runs from the schedules.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -40,10 +42,18 @@ def free_port() -> int:
 
 
 def api(url: str, path: str, body: dict | None = None):
+    """One call to the server's REST API. A busy SQLite database makes the server answer 503;
+    Prefect's own client retries those, and so does this."""
     data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read())
+    for attempt in range(5):
+        request = urllib.request.Request(url + path, data=data, headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code != 503 or attempt == 4:
+                raise
+            time.sleep(1 + attempt)
 
 
 def stop(proc: subprocess.Popen, log) -> None:
@@ -131,6 +141,18 @@ def test_deploy_all_and_run_through_a_worker(server, tmp_path):
         stop(worker, log)
     assert run["state_type"] == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
     assert run["parameters"] == {"raw_dir": str(ROOT / "raw"), "out_dir": str(out), "shard_size": 500}
+
+    # the scheduler service turns both cron schedules into scheduled runs (it did not with
+    # SQLAlchemy 2.1: "Can't evaluate bulk DML statement", and no schedule ever fired)
+    deadline = time.monotonic() + 60
+    while True:
+        scheduled = api(url, "/flow_runs/filter", {"flow_runs": {"state": {"type": {"any_": ["SCHEDULED"]}}}})
+        if {r["deployment_id"] for r in scheduled} == {archive["id"], verify["id"]}:
+            break
+        assert time.monotonic() < deadline, f"no scheduled runs after 60 s: {scheduled}"
+        time.sleep(1)
+    times = {(r["deployment_id"], r["expected_start_time"][11:16]) for r in scheduled}
+    assert times == {(archive["id"], "02:30"), (verify["id"], "04:00")}
 
     from thresher.audit import verify as verify_archive  # what `thresher verify OUT --all` runs
 
