@@ -3,10 +3,11 @@
 One test, end to end: a server on a free port with its own PREFECT_HOME, the `thresher` work
 pool, `prefect deploy --all` and `prefect deployment ls` from the repository, both deployments
 read back (schedules, parameters, work pool), a process worker, `archive-corpus` run through it
-on the sample pages, and the scheduled runs the server makes from both cron schedules; the check `thresher verify --all` runs must pass on what it
-wrote. The pool, the flow run and the check go through the API and the library rather than the
-CLI: each `prefect` command costs seconds of imports. Every process it starts is stopped at the
-end (worker before server: a worker whose server is gone retries for a while).
+on the sample pages, and the scheduled runs the server makes from both cron schedules; the
+check `thresher verify --all` runs must pass on what the run wrote. The pool, the flow run and
+the check go through the API and the library rather than the CLI: each `prefect` command costs
+seconds of imports. Every process it starts is stopped at the end (worker before server: a
+worker whose server is gone retries for a while).
 
 It exists because `prefect deploy --all` and `prefect deployment ls` failed with HTTP 422 on a
 standalone server with fastapi 0.151 to 0.154 (an explicit JSON null in a body field is no
