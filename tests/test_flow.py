@@ -38,15 +38,14 @@ def test_archive_corpus_flow(prefect_harness, raw_copy, tmp_path):
     from thresher import report
 
     assert "teaser_block@1" in report.report_path(out, manifest["run_id"]).read_text(encoding="utf-8")
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
     with get_client(sync_client=True) as client:
-        # a raw request: this server rejects the None defaults read_artifacts() sends (HTTP 422)
-        found = client._client.post("/artifacts/filter", json={
-            "artifacts": {"flow_run_id": {"any_": [manifest["flow_run_id"]]}}, "limit": 50, "offset": 0, "sort": "CREATED_DESC"})
-    found.raise_for_status()
-    kinds = {a["type"]: a for a in found.json()}
+        found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[manifest["flow_run_id"]])))
+    kinds = {a.type: a.data for a in found}
     assert {"progress", "table", "markdown"} <= set(kinds)
-    assert kinds["progress"]["data"] == 100.0
-    assert manifest["run_id"] in kinds["markdown"]["data"] and "| articles | 5 |" in kinds["markdown"]["data"]
+    assert kinds["progress"] == 100.0
+    assert manifest["run_id"] in kinds["markdown"] and "| articles | 5 |" in kinds["markdown"]
 
     again = archive_corpus(raw_dir=str(raw_copy), out_dir=str(out), shard_size=2)
     assert again["inputs"] == {"files": 6, "seen": 6, "new": 0, "skipped": 6}
