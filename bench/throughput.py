@@ -2,6 +2,7 @@
 in 1 and 2 processes, and trafilatura alone, on the same pages.
 
     python bench/throughput.py 1000 10000 50000     # what `make bench` runs
+    python bench/throughput.py 50000 --systems=thresher-1,thresher-flow   # some systems only
 
 First the extraction quality of thresher and of datatrove's Trafilatura step on the HTML
 fixtures (bench/datatrove_quality.py, bench/quality.py's scoring). Then for each size N a
@@ -119,6 +120,9 @@ def main(argv: list[str]) -> None:
     systems = ["thresher-1", "thresher-2", "thresher-flow", "datatrove-1", "datatrove-2", "datatrove-2-split",
                "trafilatura"]
     sizes = [int(a) for a in argv if a.isdigit()] or [1000]
+    chosen = next((a.split("=", 1)[1].split(",") for a in argv if a.startswith("--systems=")), None)
+    if chosen:  # e.g. --systems=thresher-1,thresher-flow for the memory bar at 50k alone
+        systems = [s for s in systems if s in chosen]
     if DATATROVE_PYTHON.exists():
         from datatrove_quality import scores
 
