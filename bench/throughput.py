@@ -51,10 +51,50 @@ def make_corpus(folder: Path, n: int) -> None:
         (site / f"page{i:06d}.html").write_text(html, encoding="utf-8")
 
 
+class _TreeMemory:
+    """Peak memory of this process and all its descendants, sampled every 0.1 s: the sum of
+    their PSS (proportional set size: a page shared by n processes counts 1/n in each, so forked
+    or preloaded workers are not counted twice). Adding ru_maxrss of RUSAGE_SELF and
+    RUSAGE_CHILDREN, as this bench did before, is not a sum: CHILDREN is the largest single
+    descendant, whose maxrss includes every page it shared with its parent when forked (even a
+    ``git`` child forked from a 400 MB process counts 400 MB), so it doubled one process's figure
+    and understated pools."""
+
+    def __init__(self) -> None:
+        import threading
+
+        import psutil
+
+        self.me, self.peak = psutil.Process(), 0
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while True:
+            total = 0
+            try:
+                procs = [self.me, *self.me.children(recursive=True)]
+            except psutil.Error:
+                procs = [self.me]
+            for p in procs:
+                try:
+                    total += p.memory_full_info().pss
+                except psutil.Error:
+                    pass  # exited between listing and reading
+            self.peak = max(self.peak, total)
+            time.sleep(0.1)
+
+
+_MEMORY = _TreeMemory() if sys.argv[1:2] == ["--one"] else None  # one system per process
+
+
 def _usage() -> tuple[float, float]:
+    """CPU seconds of this process and its (waited-for) descendants, and peak memory in MB
+    (see :class:`_TreeMemory`)."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-    return cpu, (me.ru_maxrss + kids.ru_maxrss) / 1024
+    return cpu, (_MEMORY.peak if _MEMORY else 0) / 2**20
 
 
 def run_system(system: str, folder: Path) -> dict:
@@ -107,7 +147,7 @@ def main(argv: list[str]) -> None:
         make_corpus(folder, n)
         results = {}
         print(f"\n{n} HTML pages")
-        print(f"  {'system':16} {'seconds':>8} {'pages/s':>8} {'CPU s/page':>11} {'peak MB':>8}")
+        print(f"  {'system':16} {'seconds':>8} {'pages/s':>8} {'CPU s/page':>11} {'peak MB':>8}   (peak MB: all its processes, PSS)")
         for system in systems:
             out = subprocess.run([sys.executable, __file__, "--one", system, str(folder)], capture_output=True, text=True)
             if out.returncode:
