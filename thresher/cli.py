@@ -61,8 +61,15 @@ def run(
     """
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from flows.archive import archive_corpus, task_runner
+    from flows import server
 
+    temporary = server.start_if_needed()  # starts up while the flow is imported
+    from flows.archive import archive_corpus, start_fork_server, task_runner
+
+    if not dask_address:
+        start_fork_server()  # workers' imports, also while the server starts
+    if temporary:
+        server.use(temporary)
     out_dir.mkdir(parents=True, exist_ok=True)
     flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
     manifest = flow(raw_dir=str(raw_dir.resolve()), out_dir=str(out_dir.resolve()), shard_size=shard_size)
