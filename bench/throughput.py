@@ -10,7 +10,7 @@ corpus of N pages is generated (bench/corpus.py): distinct stories from real sen
 page in five a lightly edited syndicated copy of an earlier story on another site, twenty sites
 each with its own chrome (navigation, share bar, caption, related news, footer), one page in
 five a flattened text dump. Every system runs in its own process; printed are wall time, pages per second, CPU seconds per page
-and peak memory (max RSS of the process and its workers), what each kept, removed as
+and peak memory (the largest PSS sum of the process and all its workers), what each kept, removed as
 duplicates and dropped, then the ratios:
 
 * thresher, 1 process: the library's serial runner (read, extract, rules, sign, dedup, write);
@@ -47,10 +47,57 @@ ROOT = Path(__file__).resolve().parent.parent
 DATATROVE_PYTHON = ROOT / ".venv-datatrove" / "bin" / "python"
 
 
+class _TreeMemory:
+    """Peak memory (and CPU time) of this process and all its descendants, sampled every 0.1 s:
+    memory is the largest sum of their PSS (proportional set size: a page shared by n processes
+    counts 1/n in each, so forked or preloaded workers are not counted twice). Adding ru_maxrss of RUSAGE_SELF and
+    RUSAGE_CHILDREN, as this bench did before, is not a sum: CHILDREN is the largest single
+    descendant, whose maxrss includes every page it shared with its parent when forked (even a
+    ``git`` child forked from a 400 MB process counts 400 MB), so it doubled one process's figure
+    and understated pools."""
+
+    def __init__(self) -> None:
+        import threading
+
+        import psutil
+
+        self.me, self.peak = psutil.Process(), 0
+        self.cpu: dict[int, float] = {}  # pid -> its own CPU seconds when last seen
+        threading.Thread(target=self._sample, daemon=True).start()
+
+    def _sample(self) -> None:
+        import psutil
+
+        while True:
+            total = 0
+            try:
+                procs = [self.me, *self.me.children(recursive=True)]
+            except psutil.Error:
+                procs = [self.me]
+            for p in procs:
+                try:
+                    total += p.memory_full_info().pss
+                    times = p.cpu_times()
+                    self.cpu[p.pid] = times.user + times.system
+                except psutil.Error:
+                    pass  # exited between listing and reading
+            self.peak = max(self.peak, total)
+            time.sleep(0.1)
+
+
+_MEMORY = _TreeMemory() if sys.argv[1:2] == ["--one"] else None  # one system per process
+
+
 def _usage() -> tuple[float, float]:
+    """CPU seconds of this process and its descendants, and peak memory in MB (see
+    :class:`_TreeMemory`). getrusage counts only descendants that were waited for: workers
+    forked by a fork server that exits after its parent are not, so the CPU seen by sampling
+    (up to 0.1 s short per process) is taken when it is larger."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
-    return cpu, (me.ru_maxrss + kids.ru_maxrss) / 1024
+    if _MEMORY is None:
+        return cpu, 0.0
+    return max(cpu, sum(_MEMORY.cpu.values())), _MEMORY.peak / 2**20
 
 
 def run_system(system: str, folder: Path) -> dict:
@@ -136,7 +183,7 @@ def main(argv: list[str]) -> None:
         results = {}
         print(f"\n{n} pages ({n - n // 5} HTML, {n // 5} text dumps): {made['stories']} stories, {made['copies']} syndicated copies")
         print(f"  {'system':18} {'seconds':>8} {'pages/s':>8} {'CPU s/page':>11} {'peak MB':>8}"
-              f" {'kept':>6} {'dups':>6} {'dropped':>7}")
+              f" {'kept':>6} {'dups':>6} {'dropped':>7}   (peak MB: all its processes, PSS)")
         for system in systems:
             out = subprocess.run([sys.executable, __file__, "--one", system, str(folder)], capture_output=True, text=True)
             if out.returncode:

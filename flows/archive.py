@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import multiprocessing
 import os
+import sys
 import traceback
 from contextlib import contextmanager
 
@@ -114,6 +116,97 @@ def api_shared_with_workers():
         os.environ.pop("PREFECT_API_URL", None)
 
 
+# Modules a shard worker needs: imported once in the fork server, inherited by every worker.
+WORKER_PRELOAD = ["flows.archive"]
+
+
+class ShardProcessPool(ProcessPoolTaskRunner):
+    """Prefect's process task runner, with its workers forked from a warm fork server.
+
+    Prefect's runner spawns each worker as a fresh interpreter that imports Prefect, thresher
+    and the task before its first task (seconds on 2 cores, while the flow waits), and each
+    worker tears its interpreter down at the end. Forked from a ``forkserver`` that imported
+    :data:`WORKER_PRELOAD` once (``thresher run`` starts it while the Prefect server starts),
+    workers are ready at once and exit without the teardown. The fork server is a single-threaded
+    process that only imports modules, so workers share none of the flow process's threads or
+    state (what ``spawn`` guards against). Everything else (message forwarding, events, logs,
+    cancellation, shutdown) is Prefect's: only the process start method differs. ``__enter__``
+    is Prefect 3.8.8's with another context.
+    """
+
+    def __enter__(self):
+        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+        import threading
+
+        from prefect.task_runners import TaskRunner, _initialize_process_pool_worker
+
+        TaskRunner.__enter__(self)
+        # A worker enters a copy of this runner around each task (Prefect's hydrated context)
+        # and never submits to it: only the flow's own process needs the fork server running.
+        mp_context = start_fork_server() if multiprocessing.parent_process() is None else fork_context()
+        here = (os.getcwd(), list(sys.path), getattr(self, "_initializer", None), getattr(self, "_initargs", ()))
+        self._subprocess_message_queue = mp_context.Queue()
+        self._message_forwarding_thread = threading.Thread(
+            target=self._forward_subprocess_messages, name="ProcessPoolTaskRunnerMessageForwarder", daemon=True
+        )
+        self._message_forwarding_thread.start()
+        try:
+            self._executor = ProcessPoolExecutor(
+                max_workers=self._max_workers,
+                mp_context=mp_context,
+                initializer=_initialize_process_pool_worker,
+                initargs=(self._subprocess_message_queue, _like_the_flow_process, here),
+            )
+            self._resolver_executor = ThreadPoolExecutor(max_workers=self._max_workers)
+        except Exception:
+            if self._executor is not None:
+                self._executor.shutdown(cancel_futures=True, wait=True)
+                self._executor = None
+            self._stop_message_forwarding()
+            raise
+        return self
+
+
+def _like_the_flow_process(cwd: str, path: list[str], initializer, initargs) -> None:
+    """Worker set-up: the flow process's working directory and import path (what ``spawn``
+    gives a worker), then the runner's own initializer, if any."""
+    os.chdir(cwd)
+    sys.path[:] = path
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def fork_context():
+    """The ``forkserver`` start method, with :data:`WORKER_PRELOAD` to import when it starts."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_PRELOAD)
+    return ctx
+
+
+def start_fork_server():
+    """The ``forkserver`` start method, its server started (once) with :data:`WORKER_PRELOAD`.
+
+    Call it early (``thresher run`` does, while the Prefect server starts) so the imports happen
+    in the background, and once the environment workers should see (``PREFECT_API_URL``) is set:
+    workers inherit the fork server's environment and the settings it imported. Python 3.11's
+    fork server puts the working directory first on its import path, where a folder named
+    ``flows`` or ``thresher`` would shadow the installed ones: ``PYTHONSAFEPATH`` keeps it out.
+    """
+    from multiprocessing import forkserver
+
+    ctx = fork_context()
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+    return ctx
+
+
 def task_runner(workers: int | None = None, dask_address: str | None = None):
     """Where shard tasks run: local processes (default, one per core; parsing is CPU-bound, so
     threads would share one core through the GIL), or an existing Dask cluster."""
@@ -121,7 +214,7 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
-    return ProcessPoolTaskRunner(max_workers=workers or os.cpu_count() or 1)
+    return ShardProcessPool(max_workers=workers or os.cpu_count() or 1)
 
 
 def _shard_or_rejects(future, out_dir: str, batch: list[RawInput], ctx: RunContext, index: int) -> dict:

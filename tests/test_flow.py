@@ -101,3 +101,29 @@ def test_exit_code_rules():
     assert _run_failed(nothing, strict=False)
     unchanged = {"counts": {"articles": 0, "duplicates": 0, "rejects": 0}, "inputs": {"new": 0}, "shard_errors": []}
     assert _run_failed(unchanged, strict=True) is None
+
+
+def test_thresher_run_starts_and_stops_its_own_prefect_server(raw_copy, tmp_path):
+    """`thresher run` as a user runs it: without PREFECT_API_URL it launches a temporary Prefect
+    server itself (while importing the flow) and its workers come from the fork server, even
+    when the working directory holds folders named like thresher's packages."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    cwd = tmp_path / "elsewhere"
+    for package in ("flows", "thresher"):
+        (cwd / package).mkdir(parents=True)
+        (cwd / package / "__init__.py").write_text("raise ImportError('a folder of the working directory')\n")
+    env = {k: v for k, v in os.environ.items() if k != "PREFECT_API_URL"}
+    env["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    out = tmp_path / "clean"
+    done = subprocess.run([str(Path(sys.executable).parent / "thresher"), "run", str(raw_copy), str(out), "--workers", "2",
+                           "--shard-size", "2", "--json"], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    manifest = json.loads(done.stdout)
+    assert manifest["inputs"]["files"] == 6 and manifest["counts"]["articles"] == 5
+    assert manifest["flow_run_id"] and not manifest["shard_errors"]
+    assert "Traceback" not in done.stderr

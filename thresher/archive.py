@@ -247,13 +247,21 @@ def _versions() -> dict[str, str | None]:
 
 
 def _signatures(table: pa.Table) -> tuple[np.ndarray, np.ndarray]:
-    """(n, NUM_PERM) uint32 signatures and the mask of rows that have one."""
-    col = table.column("signature").combine_chunks() if table.num_rows else pa.array([], pa.list_(pa.uint32()))
-    signed = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    """(n, NUM_PERM) uint32 signatures and the mask of rows that have one.
+
+    Filled chunk by chunk (a chunk is one staged or indexed file): combining the column first
+    made two whole-corpus copies in Arrow memory on top of the result."""
     sigs = np.zeros((table.num_rows, dedup.NUM_PERM), dtype=np.uint32)
-    if signed.any():
-        values = pc.list_flatten(col.filter(pa.array(signed))).to_numpy()
-        sigs[signed] = values.reshape(-1, dedup.NUM_PERM)
+    signed = np.zeros(table.num_rows, dtype=bool)
+    start = 0
+    for chunk in table.column("signature").chunks:
+        valid = np.asarray(chunk.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+        end = start + len(chunk)
+        signed[start:end] = valid
+        if valid.any():
+            values = pc.list_flatten(chunk.filter(pa.array(valid))).to_numpy()
+            sigs[start:end][valid] = values.reshape(-1, dedup.NUM_PERM)
+        start = end
     return sigs, signed
 
 

@@ -90,9 +90,16 @@ def run(
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     raw_dir = _location(raw_dir, "'RAW_DIR'")
     out_dir = _location(out_dir, "'OUT_DIR'", must_exist=False)
-    from flows.archive import archive_corpus, task_runner
+    from flows import server
+
+    temporary = server.start_if_needed()  # starts up while the flow is imported
+    from flows.archive import archive_corpus, start_fork_server, task_runner
     from thresher.storage import is_remote
 
+    if not dask_address:
+        start_fork_server()  # workers' imports, also while the server starts
+    if temporary:
+        server.use(temporary)
     if not is_remote(out_dir):
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))

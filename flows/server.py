@@ -1,0 +1,126 @@
+"""The temporary Prefect server of ``thresher run``, started early so its start-up overlaps ours.
+
+Without ``PREFECT_API_URL``, Prefect starts a temporary local server the first time a flow
+needs its API: after the command has imported the flow (and, in this process, the whole server
+application, only to find the class that launches it), and before the first task can run.
+Measured on 2 cores, that chain was the largest part of Prefect's share of a run (see the
+README's Throughput section). ``thresher run`` instead launches the same server, the same way
+(``uvicorn`` on ``prefect.server.api.server:create_app``, UI off, marked ephemeral, as Prefect
+3.8.8's ``SubprocessASGIServer`` does), as soon as Prefect's settings are loaded; the server
+imports and migrates while this process imports the flow and the worker processes start.
+
+Nothing changes for the flow: it finds ``PREFECT_API_URL`` set, like on any server, and its
+task runs are recorded there. The server is stopped when the command ends.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class TemporaryServer:
+    """A Prefect API server on a free local port, for the life of one command."""
+
+    def __init__(self) -> None:
+        import prefect
+        from prefect.settings import get_current_settings
+
+        settings = get_current_settings()
+        # Prefect's default (20 s) counts only its sleeps between health checks; start-up on a
+        # busy 2-core machine has taken longer than 20 s of wall time, so allow a minute at least.
+        self.timeout = max(settings.server.ephemeral.startup_timeout_seconds, 60)
+        self.env = {
+            **os.environ,
+            "PREFECT_UI_ENABLED": "0",
+            "PREFECT__SERVER_EPHEMERAL": "1",
+            "PREFECT__SERVER_FINAL": "1",
+            **settings.to_environment_variables(exclude_unset=True),
+        }
+        self.app_dir = str(Path(prefect.__file__).resolve().parent.parent)
+        self.process: subprocess.Popen | None = None
+        self.port = 0
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def launch(self) -> None:
+        """Start the server process; does not wait for it (see :meth:`wait_ready`)."""
+        self.port = _free_port()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "--app-dir", self.app_dir, "--factory",
+             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+             "--log-level", "error", "--lifespan", "on"],
+            env=self.env,
+        )
+        atexit.register(self.stop)
+
+    def wait_ready(self) -> None:
+        """Block until the API answers /health; relaunch on a new port if the one chosen was
+        taken meanwhile (uvicorn exits with 3 when it cannot bind)."""
+        deadline = time.monotonic() + self.timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            code = self.process.poll()
+            if code == 3:
+                self.launch()
+                continue
+            if code is not None:
+                raise RuntimeError(f"the temporary Prefect server exited with code {code}")
+            try:
+                with urllib.request.urlopen(f"{self.api_url}/health", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"the temporary Prefect server did not answer within {self.timeout} s")
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.process = None
+
+
+def start_if_needed() -> TemporaryServer | None:
+    """Launch a temporary server when Prefect has no API to talk to (no ``PREFECT_API_URL`` in
+    the environment or the profile, and ephemeral servers allowed); ``None`` otherwise."""
+    from prefect.settings import get_current_settings
+
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        return None
+    server = TemporaryServer()
+    server.launch()
+    os.environ["PREFECT_API_URL"] = server.api_url  # for processes started from now on
+    return server
+
+
+def use(server: TemporaryServer) -> None:
+    """Wait for ``server`` and point this process (every thread) and its workers at it."""
+    from prefect.context import refresh_global_settings_context
+
+    server.wait_ready()
+    os.environ["PREFECT_API_URL"] = server.api_url  # again: a port taken meanwhile means a new one
+    refresh_global_settings_context()
