@@ -176,9 +176,13 @@ def _lookup(out_dir: str | os.PathLike, doc_ids: list[str]) -> dict[str, dict]:
     """Title, site and path of canonical records, wherever in the archive they are."""
     if not doc_ids:
         return {}
-    table = archive.read_dataset(out_dir, "articles", ["doc_id", "source_path", "site", "title"])
-    table = table.filter(pc.is_in(table.column("doc_id"), value_set=pa.array(doc_ids, pa.string())))
-    return {row["doc_id"]: row for row in table.to_pylist()}
+    wanted = pa.array(doc_ids, pa.string())
+    found: dict[str, dict] = {}
+    for table in archive.iter_dataset(out_dir, "articles", ["doc_id", "source_path", "site", "title"]):
+        found.update((row["doc_id"], row) for row in table.filter(pc.is_in(table.column("doc_id"), value_set=wanted)).to_pylist())
+        if len(found) == len(doc_ids):
+            break
+    return found
 
 
 # --- rendering -------------------------------------------------------------------------------
