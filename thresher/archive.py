@@ -84,17 +84,12 @@ def published(out_dir: str | os.PathLike) -> dict[str, dict]:
 
 def dataset_paths(out_dir: str | os.PathLike, name: str) -> list[str]:
     """Published files of one dataset, relative to OUT_DIR, in name order (run id, then shard)."""
-    prefix = ("index/" if name in INDEX else "") + name + "/"
-    return [p for p in sorted(published(out_dir)) if p.startswith(prefix)]
+    return [p for p in sorted(published(out_dir)) if p.startswith(_folder(name))]
 
 
-def dataset_files(out_dir: str | os.PathLike, name: str) -> list[Path] | list[str]:
-    """Published Parquet files of one dataset, in name order (run id, then shard): local
-    paths, or URLs when OUT_DIR is on object storage (read those with :func:`read_dataset`)."""
-    if is_remote(out_dir):
-        store = Store(out_dir)
-        return [store.url(p) for p in dataset_paths(out_dir, name)]
-    return [Path(out_dir) / p for p in dataset_paths(out_dir, name)]
+def _folder(name: str) -> str:
+    """Where a dataset's files sit under OUT_DIR (the dedup index under ``index/``)."""
+    return ("index/" if name in INDEX else "") + name + "/"
 
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
@@ -106,7 +101,7 @@ def iter_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | Non
     """All published rows of a dataset, one file (one shard) at a time: memory bounded by a
     shard, not the archive."""
     for path in dataset_paths(out_dir, name):
-        yield _read_files(out_dir, [path], name, columns)
+        yield read_file(out_dir, path, name, columns)
 
 
 def read_file(out_dir: str | os.PathLike, path: str, name: str, columns: list[str] | None = None) -> pa.Table:
@@ -123,29 +118,12 @@ def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns
     return pa.concat_tables(store.read_parquet(f, columns=columns, schema=schema) for f in files)
 
 
-def _run_paths(manifest: dict, name: str) -> list[str]:
-    prefix = ("index/" if name in INDEX else "") + name + "/"
-    return [f["path"] for f in manifest["files"] if f["path"].startswith(prefix)]
-
-
-def run_files(out_dir: str | os.PathLike, manifest: dict, name: str) -> list[Path] | list[str]:
-    """The files one published run wrote into a dataset (its manifest lists them): local
-    paths, or URLs when OUT_DIR is on object storage."""
-    if is_remote(out_dir):
-        store = Store(out_dir)
-        return [store.url(p) for p in _run_paths(manifest, name)]
-    return [Path(out_dir) / p for p in _run_paths(manifest, name)]
-
-
-def read_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> pa.Table:
-    """The rows one published run wrote into a dataset, as one table."""
-    return _read_files(out_dir, _run_paths(manifest, name), name, columns)
-
-
 def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
-    """The same rows one file (one shard) at a time: memory bounded by a shard, not a run."""
-    for path in _run_paths(manifest, name):
-        yield _read_files(out_dir, [path], name, columns)
+    """The rows one published run wrote into a dataset (its manifest lists the files), one
+    file (one shard) at a time: memory bounded by a shard, not a run."""
+    for f in manifest["files"]:
+        if f["path"].startswith(_folder(name)):
+            yield read_file(out_dir, f["path"], name, columns)
 
 
 def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
@@ -369,7 +347,7 @@ def publish(
             if not f["rows"]:
                 continue
             src = f"{stage}/{f['dataset']}/{f['name']}"
-            rel = ("index/" if f["dataset"] in INDEX else "") + f"{f['dataset']}/{f['name']}"
+            rel = _folder(f["dataset"]) + f["name"]
             files.append({"path": rel, "rows": f["rows"], "sha256": out.sha256(src)})
             out.move(src, rel)
     manifest = {
