@@ -12,6 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import IO
@@ -29,6 +30,19 @@ BATCH_ROWS = 1_000
 def _batches(out_dir: str | os.PathLike, dataset: str, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
     for table in archive.iter_dataset(out_dir, dataset, columns):  # OUT_DIR local or a URL
         yield from table.to_batches(BATCH_ROWS)
+
+
+@contextmanager
+def _replaced_when_done(dest: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``dest`` that becomes ``dest`` only when the block succeeds, so a
+    reader never sees half a file; on failure it is removed."""
+    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp")
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, dest)
 
 
 def _json_value(value: object) -> object:
@@ -57,12 +71,10 @@ def write_parquet(out_dir: str | os.PathLike, dest: str | os.PathLike, dataset: 
     if columns:
         schema = pa.schema([schema.field(c) for c in columns])
     rows = 0
-    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp")
-    with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+    with _replaced_when_done(dest) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
         for batch in _batches(out_dir, dataset, columns):
             writer.write_batch(batch)
             rows += batch.num_rows
-    os.replace(tmp, dest)  # a reader never sees half a file
     return rows
 
 
@@ -83,8 +95,5 @@ def export(out_dir: str | os.PathLike, fmt: str, dest: str | os.PathLike | None,
         return write_parquet(out_dir, dest, dataset, columns)
     if dest is None:
         return write_jsonl(out_dir, sys.stdout, dataset, columns)
-    tmp = Path(dest).with_name(f".{Path(dest).name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        rows = write_jsonl(out_dir, fh, dataset, columns)
-    os.replace(tmp, dest)
-    return rows
+    with _replaced_when_done(dest) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        return write_jsonl(out_dir, fh, dataset, columns)
