@@ -208,7 +208,7 @@ def bar_chart(chart_id: str, title: str, items: list[tuple[str, int]], unit: str
             f'<text x="{label_w + w + 6:.1f}" y="{y + 16}">{value:,}{unit}</text></g>'
         )
     if not items:
-        rows.append(f'<text x="10" y="20" class="empty">nothing in this run</text>')
+        rows.append('<text x="10" y="20" class="empty">nothing in this run</text>')
     svg = (f'<svg role="img" aria-label="{html.escape(title)}" width="{label_w + bar_w + 90}" height="{height}" '
            f'viewBox="0 0 {label_w + bar_w + 90} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>')
     return Markup(f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(title)}</figcaption>{svg}</figure>')
