@@ -30,6 +30,8 @@ from thresher.config import Config
 from thresher.pipeline import RunContext
 from thresher.sources import RawInput
 
+from flows.forkserver import fork_context, start_fork_server
+
 
 @task(name="discover-inputs", cache_policy=NO_CACHE)
 def discover_inputs(raw_dir: str) -> list[RawInput]:
@@ -116,8 +118,7 @@ def api_shared_with_workers():
         os.environ.pop("PREFECT_API_URL", None)
 
 
-# Modules a shard worker needs: imported once in the fork server, inherited by every worker.
-WORKER_PRELOAD = ["flows.archive"]
+_IN_SHARD_WORKER = False  # set in a worker process by its initializer, _like_the_flow_process
 
 
 class ShardProcessPool(ProcessPoolTaskRunner):
@@ -126,7 +127,7 @@ class ShardProcessPool(ProcessPoolTaskRunner):
     Prefect's runner spawns each worker as a fresh interpreter that imports Prefect, thresher
     and the task before its first task (seconds on 2 cores, while the flow waits), and each
     worker tears its interpreter down at the end. Forked from a ``forkserver`` that imported
-    :data:`WORKER_PRELOAD` once (``thresher run`` starts it while the Prefect server starts),
+    :data:`~flows.forkserver.WORKER_PRELOAD` once (``thresher run`` starts it first of all),
     workers are ready at once and exit without the teardown. The fork server is a single-threaded
     process that only imports modules, so workers share none of the flow process's threads or
     state (what ``spawn`` guards against). Everything else (message forwarding, events, logs,
@@ -141,10 +142,14 @@ class ShardProcessPool(ProcessPoolTaskRunner):
         from prefect.task_runners import TaskRunner, _initialize_process_pool_worker
 
         TaskRunner.__enter__(self)
-        # A worker enters a copy of this runner around each task (Prefect's hydrated context)
-        # and never submits to it: only the flow's own process needs the fork server running.
+        if _IN_SHARD_WORKER:
+            # A worker enters a copy of this runner around each task (Prefect's hydrated
+            # context) and never submits to it: a queue, a forwarding thread and two executors
+            # made and torn down per task would be pure overhead.
+            return self
         mp_context = start_fork_server() if multiprocessing.parent_process() is None else fork_context()
-        here = (os.getcwd(), list(sys.path), getattr(self, "_initializer", None), getattr(self, "_initargs", ()))
+        prefect_env = {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
+        here = (os.getcwd(), list(sys.path), prefect_env, getattr(self, "_initializer", None), getattr(self, "_initargs", ()))
         self._subprocess_message_queue = mp_context.Queue()
         self._message_forwarding_thread = threading.Thread(
             target=self._forward_subprocess_messages, name="ProcessPoolTaskRunnerMessageForwarder", daemon=True
@@ -167,44 +172,25 @@ class ShardProcessPool(ProcessPoolTaskRunner):
         return self
 
 
-def _like_the_flow_process(cwd: str, path: list[str], initializer, initargs) -> None:
-    """Worker set-up: the flow process's working directory and import path (what ``spawn``
-    gives a worker), then the runner's own initializer, if any."""
+def _like_the_flow_process(cwd: str, path: list[str], prefect_env: dict[str, str], initializer, initargs) -> None:
+    """Worker set-up: the flow process's working directory, import path and Prefect settings
+    (what ``spawn`` gives a worker), then the runner's own initializer, if any.
+
+    The fork server may have imported Prefect before the flow process knew its API URL (``thresher
+    run`` starts it first, while the temporary server starts): the settings Prefect read at
+    import are refreshed from the flow process's, so nothing in a worker falls back to a stale
+    "no API" and starts a server of its own."""
+    global _IN_SHARD_WORKER
+    _IN_SHARD_WORKER = True
     os.chdir(cwd)
     sys.path[:] = path
+    if any(os.environ.get(k) != v for k, v in prefect_env.items()):
+        from prefect.context import refresh_global_settings_context
+
+        os.environ.update(prefect_env)
+        refresh_global_settings_context()
     if initializer is not None:
         initializer(*initargs)
-
-
-def fork_context():
-    """The ``forkserver`` start method, with :data:`WORKER_PRELOAD` to import when it starts."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(WORKER_PRELOAD)
-    return ctx
-
-
-def start_fork_server():
-    """The ``forkserver`` start method, its server started (once) with :data:`WORKER_PRELOAD`.
-
-    Call it early (``thresher run`` does, while the Prefect server starts) so the imports happen
-    in the background, and once the environment workers should see (``PREFECT_API_URL``) is set:
-    workers inherit the fork server's environment and the settings it imported. Python 3.11's
-    fork server puts the working directory first on its import path, where a folder named
-    ``flows`` or ``thresher`` would shadow the installed ones: ``PYTHONSAFEPATH`` keeps it out.
-    """
-    from multiprocessing import forkserver
-
-    ctx = fork_context()
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
-    try:
-        forkserver.ensure_running()
-    finally:
-        if before is None:
-            os.environ.pop("PYTHONSAFEPATH", None)
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
-    return ctx
 
 
 def task_runner(workers: int | None = None, dask_address: str | None = None):

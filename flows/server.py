@@ -1,13 +1,15 @@
-"""The temporary Prefect server of ``thresher run``, started early so its start-up overlaps ours.
+"""The temporary Prefect server of ``thresher run``, started first so its start-up overlaps ours.
 
 Without ``PREFECT_API_URL``, Prefect starts a temporary local server the first time a flow
 needs its API: after the command has imported the flow (and, in this process, the whole server
 application, only to find the class that launches it), and before the first task can run.
-Measured on 2 cores, that chain was the largest part of Prefect's share of a run (see the
-README's Throughput section). ``thresher run`` instead launches the same server, the same way
-(``uvicorn`` on ``prefect.server.api.server:create_app``, UI off, marked ephemeral, as Prefect
-3.8.8's ``SubprocessASGIServer`` does), as soon as Prefect's settings are loaded; the server
-imports and migrates while this process imports the flow and the worker processes start.
+Measured on 2 cores, the server's own start (importing its application, about 4 s of CPU) is
+the largest part of Prefect's share of a short run (see the README's Throughput section).
+``thresher run`` instead launches the same server, the same way (``uvicorn`` on
+``prefect.server.api.server:create_app``, UI off, marked ephemeral, as Prefect 3.8.8's
+``SubprocessASGIServer`` does), before it imports Prefect at all: :func:`launch_early` needs
+only the standard library. Once Prefect's settings are loaded, :func:`keep_if_needed` stops it
+again if the settings name an API after all (a profile can) or forbid a temporary server.
 
 Nothing changes for the flow: it finds ``PREFECT_API_URL`` set, like on any server, and its
 task runs are recorded there. The server is stopped when the command ends.
@@ -33,24 +35,21 @@ def _free_port() -> int:
 
 
 class TemporaryServer:
-    """A Prefect API server on a free local port, for the life of one command."""
+    """A Prefect API server on a free local port, for the life of one command.
+
+    Built from the environment alone (no Prefect import): the server process reads the same
+    environment, profile and ``prefect.toml`` as this one, so it gets the same settings."""
 
     def __init__(self) -> None:
-        import prefect
-        from prefect.settings import get_current_settings
+        import importlib.util
 
-        settings = get_current_settings()
         # Prefect's default (20 s) counts only its sleeps between health checks; start-up on a
         # busy 2-core machine has taken longer than 20 s of wall time, so allow a minute at least.
-        self.timeout = max(settings.server.ephemeral.startup_timeout_seconds, 60)
-        self.env = {
-            **os.environ,
-            "PREFECT_UI_ENABLED": "0",
-            "PREFECT__SERVER_EPHEMERAL": "1",
-            "PREFECT__SERVER_FINAL": "1",
-            **settings.to_environment_variables(exclude_unset=True),
-        }
-        self.app_dir = str(Path(prefect.__file__).resolve().parent.parent)
+        self.timeout = max(float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 20)), 60)
+        self.env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        spec = importlib.util.find_spec("prefect")
+        assert spec is not None and spec.origin is not None, "prefect is not installed"
+        self.app_dir = str(Path(spec.origin).resolve().parent.parent)
         self.process: subprocess.Popen | None = None
         self.port = 0
 
@@ -103,17 +102,40 @@ class TemporaryServer:
         self.process = None
 
 
-def start_if_needed() -> TemporaryServer | None:
-    """Launch a temporary server when Prefect has no API to talk to (no ``PREFECT_API_URL`` in
-    the environment or the profile, and ephemeral servers allowed); ``None`` otherwise."""
-    from prefect.settings import get_current_settings
+def _profile_names_api() -> bool:
+    """Whether the Prefect profiles file mentions an API URL (then no server is launched early)."""
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    profiles = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        return "PREFECT_API_URL" in profiles.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
 
-    settings = get_current_settings()
-    if settings.api.url or not settings.server.ephemeral.enabled:
+
+def launch_early() -> TemporaryServer | None:
+    """Launch a temporary server unless ``PREFECT_API_URL`` is already known (environment or
+    profile); called before Prefect is imported, so the server starts while Prefect loads
+    here. :func:`keep_if_needed` confirms it once settings can be read."""
+    if os.environ.get("PREFECT_API_URL") or _profile_names_api():
         return None
     server = TemporaryServer()
     server.launch()
-    os.environ["PREFECT_API_URL"] = server.api_url  # for processes started from now on
+    return server
+
+
+def keep_if_needed(server: TemporaryServer | None) -> TemporaryServer | None:
+    """The early server if Prefect would have started one (no API URL in its settings, and
+    temporary servers allowed), with ``PREFECT_API_URL`` exported for processes started from
+    now on; otherwise it is stopped and ``None`` returned."""
+    from prefect.settings import get_current_settings
+
+    if server is None:
+        return None
+    settings = get_current_settings()
+    if settings.api.url or not settings.server.ephemeral.enabled:
+        server.stop()
+        return None
+    os.environ["PREFECT_API_URL"] = server.api_url
     return server
 
 

@@ -65,7 +65,7 @@ def main(
 def run(
     raw_dir: str = typer.Argument(..., help="Folder of raw pages (searched recursively), or a URL such as s3://bucket/raw."),
     out_dir: str = typer.Argument(..., help="Archive folder, created if missing, or a URL such as s3://bucket/clean."),
-    shard_size: int = typer.Option(500, min=1, help="Pages per task: the unit of parallel work."),
+    shard_size: int = typer.Option(1000, min=1, help="Pages per task: the unit of parallel work."),
     workers: int = typer.Option(os.cpu_count() or 1, min=1, help="Local worker processes (one per core by default)."),
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),
@@ -88,16 +88,19 @@ def run(
     """
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    raw_dir = _location(raw_dir, "'RAW_DIR'")
-    out_dir = _location(out_dir, "'OUT_DIR'", must_exist=False)
-    from flows import server
-
-    temporary = server.start_if_needed()  # starts up while the flow is imported
-    from flows.archive import archive_corpus, start_fork_server, task_runner
-    from thresher.storage import is_remote
+    # First, before Prefect is imported: the workers' fork server (it imports the flow) and
+    # the temporary Prefect server, if one will be needed, start while this process loads.
+    from flows import forkserver, server
 
     if not dask_address:
-        start_fork_server()  # workers' imports, also while the server starts
+        forkserver.start_fork_server()
+    early = server.launch_early()
+    raw_dir = _location(raw_dir, "'RAW_DIR'")
+    out_dir = _location(out_dir, "'OUT_DIR'", must_exist=False)
+    temporary = server.keep_if_needed(early)
+    from flows.archive import archive_corpus, task_runner
+    from thresher.storage import is_remote
+
     if temporary:
         server.use(temporary)
     if not is_remote(out_dir):

@@ -1,0 +1,52 @@
+"""The fork server that shard workers are forked from, startable before Prefect is imported.
+
+Prefect's process task runner spawns each worker as a fresh interpreter that imports Prefect,
+thresher and the task before its first task: seconds on 2 cores while the flow waits. Workers
+forked from a ``forkserver`` that imported :data:`WORKER_PRELOAD` once are ready at once.
+This module needs only the standard library, so ``thresher run`` starts the fork server as
+its very first step and the preload runs while the command itself imports Prefect.
+
+The fork server is a single-threaded process that only imports modules, so workers share none
+of the flow process's threads or state (what ``spawn`` guards against). Settings that are
+known only later (the temporary server's ``PREFECT_API_URL``) reach the workers through the
+pool's initializer (see ``ShardProcessPool`` in :mod:`flows.archive`), not the fork server's
+environment.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+# Modules a shard worker needs: imported once in the fork server, inherited by every worker.
+WORKER_PRELOAD = ["flows.archive"]
+
+
+def fork_context():
+    """The ``forkserver`` start method, with :data:`WORKER_PRELOAD` to import when it starts."""
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_PRELOAD)
+    return ctx
+
+
+def start_fork_server():
+    """The ``forkserver`` start method, its server started (once) with :data:`WORKER_PRELOAD`.
+
+    Call it early (``thresher run`` does, before anything else) so the imports happen in the
+    background. Python 3.11's fork server puts the working directory first on its import path,
+    where a folder named ``flows`` or ``thresher`` would shadow the installed ones:
+    ``PYTHONSAFEPATH`` keeps it out.
+    """
+    from multiprocessing import forkserver
+
+    ctx = fork_context()
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        forkserver.ensure_running()
+    finally:
+        if before is None:
+            os.environ.pop("PYTHONSAFEPATH", None)
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+    return ctx
