@@ -43,15 +43,17 @@ def recover(out_dir: str) -> list[str]:
     return archive.recover(out_dir)
 
 
-@task(name="load-archive-memory", cache_policy=NO_CACHE)
-def archive_memory(out_dir: str) -> tuple[frozenset[str], dict, frozenset[str]]:
-    return archive.archive_memory(out_dir)
+@task(name="list-published-runs", cache_policy=NO_CACHE)
+def published_runs(out_dir: str) -> tuple[str, ...]:
+    return archive.published_runs(out_dir)
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
 def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int,
-                known: frozenset[str], paragraphs: dict, snapshots: frozenset[str]) -> dict:
-    return runner.shard_job((raw_dir, out_dir, items, ctx, index, known, paragraphs, snapshots))
+                runs: tuple[str, ...]) -> dict:
+    """One shard; the archive's memory (what to skip) is read in the worker, once per process,
+    from the published ``runs``: it is too big to send with every task."""
+    return runner.shard_job((raw_dir, out_dir, items, ctx, index, runs))
 
 
 @task(name="deduplicate", cache_policy=NO_CACHE)
@@ -83,11 +85,12 @@ def publish_artifacts(path: str, data: dict) -> None:
                              description=f"thresher run {data['run_id']}")
 
 
-def clean_all_shards(out_dir: str, raw_dir: str, batches: list[list[RawInput]], ctx: RunContext, memory: tuple) -> list[dict]:
+def clean_all_shards(out_dir: str, raw_dir: str, batches: list[list[RawInput]], ctx: RunContext,
+                     runs: tuple[str, ...]) -> list[dict]:
     """Submit every shard, collect them as they finish, and report progress as they do."""
     total = sum(len(b) for b in batches)
     artifact = create_progress_artifact(0.0, description=f"input files of run {ctx.run_id}")
-    futures = {clean_shard.submit(raw_dir, out_dir, b, ctx, i, *memory): (i, b) for i, b in enumerate(batches)}
+    futures = {clean_shard.submit(raw_dir, out_dir, b, ctx, i, runs): (i, b) for i, b in enumerate(batches)}
     shards, done = [], 0
     progress.advance(0, total, "files")
     for future in as_completed(list(futures)):
@@ -224,11 +227,11 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     if recovered:
         logger.warning("cleared what an interrupted run left: %s", recovered)
     inputs = discover_inputs(raw_dir)
-    memory = archive_memory(out_dir)
+    runs = published_runs(out_dir)
     batches = pipeline.shard(inputs, ctx.config.shard_size)
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
     with api_shared_with_workers():
-        shards = clean_all_shards(out_dir, raw_dir, batches, ctx, memory)
+        shards = clean_all_shards(out_dir, raw_dir, batches, ctx, runs)
     logger.info("dedup: %s", deduplicate(out_dir, ctx))
     manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards, recovered)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])

@@ -86,6 +86,23 @@ def test_second_run_skips_archived_inputs_and_adds_only_new_ones(corpus):
     assert archive.read_dataset(out, "articles").num_rows == first["counts"]["articles"] + 1
 
 
+def test_shards_read_the_archive_memory_of_the_runs_published_when_the_run_started(corpus):
+    """Shard tasks carry the names of the published runs, not the archive's memory (millions of
+    ids on a large archive); the memory they read is that archive's, and a run that finds the
+    archive changed under it (a second writer) stops instead of skipping by the wrong memory."""
+    raw, out = corpus
+    assert archive.published_runs(out) == ()
+    assert archive.memory_at(out, ()) == (frozenset(), {}, frozenset())
+    first = run_library(raw, out)
+    runs = archive.published_runs(out)
+    assert runs == (f"runs/{first['run_id']}.json",)
+    known, paragraphs, snapshots = archive.memory_at(out, runs)
+    assert known == archive.known_doc_ids(out) and len(known) == first["inputs"]["seen"]
+    assert snapshots == archive.known_snapshots(out) and paragraphs == archive.known_paragraph_counts(out)
+    with pytest.raises(RuntimeError, match="one writer at a time"):
+        archive.memory_at(out, ())
+
+
 def test_manifest_lists_published_files_with_hashes(corpus):
     raw, out = corpus
     manifest = run_library(raw, out)

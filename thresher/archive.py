@@ -20,6 +20,7 @@ files, only an atomic manifest write, which an object store's single PUT gives.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -134,10 +135,47 @@ def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
     return frozenset(ids)
 
 
-def archive_memory(out_dir: str | os.PathLike) -> tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]:
+Memory = tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]
+
+
+def archive_memory(out_dir: str | os.PathLike) -> Memory:
     """What a new run needs to know of the archive: doc_ids to skip, per-site paragraph
     counts, and the raw snapshots already stored."""
     return known_doc_ids(out_dir), known_paragraph_counts(out_dir), known_snapshots(out_dir)
+
+
+def published_runs(out_dir: str | os.PathLike) -> tuple[str, ...]:
+    """The manifests of the published runs, by name: a listing, no reads. Published files
+    never change, so the archive's memory is a function of this tuple alone."""
+    return tuple(Store(out_dir).files("runs", ".json"))
+
+
+@functools.lru_cache(maxsize=1)
+def _memory_of(out_dir: str, runs: tuple[str, ...]) -> Memory:
+    return archive_memory(out_dir) if runs else (frozenset(), {}, frozenset())
+
+
+def forget_memory() -> None:
+    """Drop this process's cached archive memory (see :func:`memory_at`)."""
+    _memory_of.cache_clear()
+
+
+def memory_at(out_dir: str | os.PathLike, runs: tuple[str, ...]) -> Memory:
+    """The archive's memory as of the published ``runs`` (see :func:`published_runs`), loaded
+    once per process and run.
+
+    Shard tasks get the runs, not the memory: on a large archive the memory is millions of ids
+    and paragraph counts, which the orchestrator would otherwise pickle into every task (and
+    Prefect walk through, item by item, looking for futures). Each worker process reads it
+    from OUT_DIR on its first shard instead, and keeps it for the next. A run whose archive
+    has changed since it started (a second writer, which thresher does not support) fails
+    here instead of skipping by the wrong memory.
+    """
+    now = published_runs(out_dir)
+    if now != tuple(runs):
+        raise RuntimeError(f"{out_dir}: runs were published while this run was working "
+                           f"({len(runs)} at its start, {len(now)} now); one writer at a time")
+    return _memory_of(str(out_dir), tuple(runs))
 
 
 def known_snapshots(out_dir: str | os.PathLike) -> frozenset[str]:

@@ -16,9 +16,11 @@ from thresher.config import Config
 
 
 def shard_job(args: tuple) -> dict:
-    """Clean and stage one shard: ``(raw_dir, out_dir, items, ctx, index, known, paragraphs,
-    snapshots)`` in, the shard's summary out. Top-level so that process pools can pickle it."""
-    raw_dir, out_dir, items, ctx, index, known, paragraphs, snapshots = args
+    """Clean and stage one shard: ``(raw_dir, out_dir, items, ctx, index, runs)`` in (``runs``:
+    the published runs the archive's memory is read from, see :func:`archive.memory_at`), the
+    shard's summary out. Top-level so that process pools can pickle it."""
+    raw_dir, out_dir, items, ctx, index, runs = args
+    known, paragraphs, snapshots = archive.memory_at(out_dir, runs)
     result = pipeline.clean_shard(str(raw_dir), items, ctx, known, paragraphs, snapshots)
     return archive.stage_shard(out_dir, ctx.run_id, index, result)
 
@@ -33,9 +35,10 @@ def archive_serial(
     recovered = archive.recover(out_dir)
     ctx = pipeline.new_run(config or Config())
     items = sources.discover(raw_dir)
-    memory = archive.archive_memory(out_dir)
-    jobs = [(raw_dir, out_dir, batch, ctx, i, *memory) for i, batch in enumerate(pipeline.shard(items, ctx.config.shard_size))]
+    runs = archive.published_runs(out_dir)
+    jobs = [(raw_dir, out_dir, batch, ctx, i, runs) for i, batch in enumerate(pipeline.shard(items, ctx.config.shard_size))]
     shards = list(mapper(shard_job, jobs))
+    archive.forget_memory()  # this process's copy, if the shards ran here: not kept past the run
     archive.deduplicate(out_dir, ctx.run_id)
     finished = datetime.now(timezone.utc).isoformat()
     manifest = archive.publish(out_dir, ctx, str(raw_dir), len(items), shards, finished, recovered)
