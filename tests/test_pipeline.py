@@ -103,6 +103,25 @@ def test_shards_read_the_archive_memory_of_the_runs_published_when_the_run_start
         archive.memory_at(out, ())
 
 
+def test_loading_the_archive_memory_reads_each_manifest_once(corpus, monkeypatch):
+    """Five datasets make the memory; on object storage each manifest read is a GET."""
+    from thresher.storage import Store
+
+    raw, out = corpus
+    run_library(raw, out)
+    (raw / "new.txt").write_text("Fresh headline about the river\n" + "The river rose again on Monday, officials said. " * 5)
+    run_library(raw, out)
+    reads = []
+    real = Store.read_all
+    monkeypatch.setattr(Store, "read_all", lambda self, paths: reads.extend(paths) or real(self, paths))
+    archive.archive_memory(out)
+    assert sorted(reads) == sorted(archive.published_runs(out))  # each of the 2 manifests, once
+    reads.clear()
+    archive.published(out)
+    archive.published(out)
+    assert len(reads) == 4  # outside it, every read is fresh (verify must see tampering)
+
+
 def test_manifest_lists_published_files_with_hashes(corpus):
     raw, out = corpus
     manifest = run_library(raw, out)

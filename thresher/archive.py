@@ -28,6 +28,7 @@ import posixpath
 import subprocess
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 
@@ -140,8 +141,10 @@ Memory = tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]
 
 def archive_memory(out_dir: str | os.PathLike) -> Memory:
     """What a new run needs to know of the archive: doc_ids to skip, per-site paragraph
-    counts, and the raw snapshots already stored."""
-    return known_doc_ids(out_dir), known_paragraph_counts(out_dir), known_snapshots(out_dir)
+    counts, and the raw snapshots already stored. Five datasets are read with the manifests
+    loaded once (on object storage, one GET per published run instead of five)."""
+    with _manifests_read_once(out_dir):
+        return known_doc_ids(out_dir), known_paragraph_counts(out_dir), known_snapshots(out_dir)
 
 
 def published_runs(out_dir: str | os.PathLike) -> tuple[str, ...]:
@@ -424,9 +427,30 @@ def publish(
     return manifest
 
 
+_MANIFESTS: dict[str, list[dict]] = {}  # OUT_DIR -> its manifests, inside _manifests_read_once
+
+
+@contextmanager
+def _manifests_read_once(out_dir: str | os.PathLike) -> Iterator[None]:
+    """Within the block, :func:`load_manifests` of ``out_dir`` reads the manifests once. Only
+    for reads that belong together (nothing publishes in between); everywhere else, every call
+    reads them afresh, so ``verify`` always sees the manifests as they are on disk."""
+    key = str(out_dir)
+    if key in _MANIFESTS:  # nested
+        yield
+        return
+    _MANIFESTS[key] = load_manifests(out_dir)
+    try:
+        yield
+    finally:
+        del _MANIFESTS[key]
+
+
 def load_manifests(out_dir: str | os.PathLike) -> list[dict]:
     """Published run manifests in the order they were published (by finish time: run ids start
     with the second a run started, so two runs in one second would not sort by id)."""
+    if str(out_dir) in _MANIFESTS:
+        return _MANIFESTS[str(out_dir)]
     out = Store(out_dir)
     manifests = [json.loads(data.decode("utf-8")) for data in out.read_all(out.files("runs", ".json"))]
     return sorted(manifests, key=lambda m: (m.get("finished_at") or "", m["run_id"]))
