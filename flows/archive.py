@@ -219,7 +219,7 @@ def _shard_or_rejects(future, out_dir: str, batch: list[RawInput], ctx: RunConte
 
 
 @flow(name="archive_corpus", log_prints=False, task_runner=task_runner())
-def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 500) -> dict:
+def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 1000) -> dict:
     """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
     logger = get_run_logger()
     ctx = pipeline.new_run(Config(shard_size=shard_size), flow_run_id=str(flow_run.id) if flow_run.id else None)

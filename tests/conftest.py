@@ -21,7 +21,7 @@ def prefect_harness():
         yield
 
 
-def run_local(raw, out, shard_size: int = 500):
+def run_local(raw, out, shard_size: int = 1000):
     """The flow's steps without Prefect, as a library user runs them."""
     from thresher.config import Config
     from thresher.runner import archive_serial

@@ -119,7 +119,7 @@ def test_deploy_all_and_run_through_a_worker(server, tmp_path):
         assert set(deployments) == {"archive-corpus", "verify-archive"}
         archive, verify = deployments["archive-corpus"], deployments["verify-archive"]
         assert archive["entrypoint"] == "flows/archive.py:archive_corpus"
-        assert archive["parameters"] == {"raw_dir": "raw", "out_dir": "clean", "shard_size": 500}
+        assert archive["parameters"] == {"raw_dir": "raw", "out_dir": "clean", "shard_size": 1000}
         assert [s["schedule"]["cron"] for s in archive["schedules"]] == ["30 2 * * *"]
         assert verify["entrypoint"] == "flows/verify.py:verify_archive"
         assert verify["parameters"] == {"out_dir": "clean", "all_records": False, "sample": 500}
@@ -141,7 +141,7 @@ def test_deploy_all_and_run_through_a_worker(server, tmp_path):
     finally:
         stop(worker, log)
     assert run["state_type"] == "COMPLETED", (tmp_path / "worker.log").read_text()[-3000:]
-    assert run["parameters"] == {"raw_dir": str(ROOT / "raw"), "out_dir": str(out), "shard_size": 500}
+    assert run["parameters"] == {"raw_dir": str(ROOT / "raw"), "out_dir": str(out), "shard_size": 1000}
 
     # the scheduler service turns both cron schedules into scheduled runs (it did not with
     # SQLAlchemy 2.1: "Can't evaluate bulk DML statement", and no schedule ever fired)

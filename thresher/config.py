@@ -34,7 +34,7 @@ class Config:
     max_bytes: int = 20 * 1024 * 1024
     max_warc_records: int = 1_000_000
     min_words: int = 1
-    shard_size: int = 500
+    shard_size: int = 1000
 
     def __post_init__(self) -> None:
         unknown = [name for name in self.rules if name not in REGISTRY]
