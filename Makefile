@@ -40,7 +40,8 @@ fuzz: $(STAMP)  ## 60 s of mutation fuzzing of the readers and extractors
 	$(BIN)/python fuzz/readers.py 60
 
 bench: $(STAMP) $(DT_STAMP)  ## end-to-end pages/s, CPU/page, peak memory at 1k, 10k, 50k pages, beside datatrove
-	$(BIN)/python bench/throughput.py 1000 10000 50000
+	$(BIN)/python bench/throughput.py 1000 10000 --repeat=3
+	$(BIN)/python bench/throughput.py 50000
 
 bench-quality: $(STAMP)  ## precision/recall/F1 of the text rules on the fixture dumps
 	$(BIN)/python bench/quality.py

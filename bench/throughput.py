@@ -15,8 +15,12 @@ duplicates and dropped, then the ratios:
 
 * thresher, 1 process: the library's serial runner (read, extract, rules, sign, dedup, write);
 * thresher, 2 processes: the same shards on a process pool, without Prefect;
-* thresher flow: ``archive_corpus`` on the embedded Prefect with its process task runner;
-  the difference from the previous line is Prefect's own overhead;
+* thresher flow: ``thresher run`` (the ``archive_corpus`` flow with its process task runner)
+  as a one-off command, on the temporary Prefect server it starts; the difference from the
+  previous line is Prefect's own overhead, the server's start-up included;
+* thresher flow, server running: the same command with ``PREFECT_API_URL`` pointing at a
+  Prefect server started before the clock starts, as for scheduled deployment runs (the
+  server's CPU during the run counts, its start-up does not);
 * datatrove, 1 and 2 processes: its documented pipeline (reader, Trafilatura, MinHash dedup in
   its four stages, Parquet writer) in its own venv, ``.venv-datatrove``, with thresher's MinHash
   parameters; ``bench/datatrove_pipeline.py`` says how it is set up and why the comparison is
@@ -26,7 +30,10 @@ duplicates and dropped, then the ratios:
 * trafilatura alone: ``trafilatura.extract`` on every page, one process, no dedup, no output.
 
 Both datatrove and the flow lines include their start-up (imports, process pools; Prefect's
-temporary server). Timings on a shared 2-core machine are noisy: compare lines of one run.
+temporary server). Timings on a shared 2-core machine are noisy (the same job has taken 20%
+more CPU minutes later), so ``--repeat=R`` runs every system R times, interleaved (round one
+runs each system once, then round two...), and prints medians with their range; the ratios
+are of medians.
 """
 
 from __future__ import annotations
@@ -100,24 +107,33 @@ def _usage() -> tuple[float, float]:
     return max(cpu, sum(_MEMORY.cpu.values())), _MEMORY.peak / 2**20
 
 
-def run_system(system: str, folder: Path) -> dict:
-    """Run one system on the corpus in ``folder`` (called in a fresh process)."""
-    raw, out = folder / "raw", folder / f"out-{system}"
+def run_system(name: str, folder: Path) -> dict:
+    """Run one system on the corpus in ``folder`` (called in a fresh process). A thresher
+    system may name a shard size (``thresher-flow-server:2000``); the default is thresher's."""
+    from thresher.config import Config
+
+    raw, out = folder / "raw", folder / f"out-{name}"
+    system, _, size = name.partition(":")
+    config = Config(shard_size=int(size)) if size else Config()
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
     if system == "thresher-1":
-        from thresher.config import Config
         from thresher.runner import archive_serial
 
-        archive_serial(raw, out, Config())
+        archive_serial(raw, out, config)
     elif system == "thresher-2":
-        _thresher_pool(raw, out, 2)
-    elif system == "thresher-flow":
+        _thresher_pool(raw, out, 2, config)
+    elif system in ("thresher-flow", "thresher-flow-server"):
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        t_start = time.perf_counter()
-        subprocess.run([str(ROOT / ".venv/bin/thresher"), "run", str(raw), str(out), "--workers", "2", "--json"],
+        server = None
+        if system == "thresher-flow-server":
+            server = _running_prefect_server()
+            env["PREFECT_API_URL"] = server.api_url
+        t0 = time.perf_counter()
+        cpu_before = _usage()[0] if server else 0.0  # the running server's start-up is not the run's
+        subprocess.run([str(ROOT / ".venv/bin/thresher"), "run", str(raw), str(out), "--workers", "2",
+                        "--shard-size", str(config.shard_size), "--json"],
                        check=True, capture_output=True, env=env)
-        t0 = t_start
     elif system.startswith("datatrove-"):
         workers, _, tokenizer = system.removeprefix("datatrove-").partition("-")
         done = subprocess.run([str(DATATROVE_PYTHON), str(ROOT / "bench" / "datatrove_pipeline.py"), str(raw), str(out),
@@ -130,7 +146,10 @@ def run_system(system: str, folder: Path) -> dict:
             trafilatura.extract(page.read_bytes(), deduplicate=False)
     elapsed = time.perf_counter() - t0
     cpu, peak = _usage()
-    result = {"system": system, "seconds": elapsed, "cpu": cpu, "peak_mb": peak}
+    if system == "thresher-flow-server":
+        cpu -= cpu_before
+        server.stop()
+    result = {"system": name, "seconds": elapsed, "cpu": cpu, "peak_mb": peak}
     if system.startswith("thresher"):
         result["kept"] = _rows(out / "articles")
         result["removed"] = _rows(out / "duplicates")
@@ -143,33 +162,49 @@ def run_system(system: str, folder: Path) -> dict:
     return result
 
 
+def _running_prefect_server():
+    """A Prefect API server, up and answering, as a deployment's runs find it (the same server
+    application ``thresher run`` would start, on a free port, stopped after the run)."""
+    sys.path.insert(0, str(ROOT))
+    from flows.server import TemporaryServer
+
+    server = TemporaryServer()
+    server.launch()
+    server.wait_ready()
+    return server
+
+
 def _rows(dataset: Path) -> int:
     import pyarrow.dataset as ds
 
     return ds.dataset(dataset, format="parquet").count_rows() if dataset.is_dir() else 0
 
 
-def _thresher_pool(raw: Path, out: Path, workers: int) -> None:
+def _thresher_pool(raw: Path, out: Path, workers: int, config) -> None:
     """The flow's steps with the shards on a plain process pool (no Prefect)."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from thresher.config import Config
     from thresher.runner import archive_serial
 
     with ProcessPoolExecutor(workers) as pool:
-        archive_serial(raw, out, Config(), mapper=pool.map)
+        archive_serial(raw, out, config, mapper=pool.map)
 
 
 def main(argv: list[str]) -> None:
     if argv and argv[0] == "--one":
         print(json.dumps(run_system(argv[1], Path(argv[2]))))
         return
-    systems = ["thresher-1", "thresher-2", "thresher-flow", "datatrove-1", "datatrove-2", "datatrove-2-split",
-               "trafilatura"]
+    systems = ["thresher-1", "thresher-2", "thresher-flow", "thresher-flow-server", "datatrove-1", "datatrove-2",
+               "datatrove-2-split", "trafilatura"]
     sizes = [int(a) for a in argv if a.isdigit()] or [1000]
     chosen = next((a.split("=", 1)[1].split(",") for a in argv if a.startswith("--systems=")), None)
-    if chosen:  # e.g. --systems=thresher-1,thresher-flow for the memory bar at 50k alone
-        systems = [s for s in systems if s in chosen]
+    repeat = int(next((a.split("=", 1)[1] for a in argv if a.startswith("--repeat=")), "1"))
+    if chosen:  # e.g. --systems=thresher-1,thresher-flow for the memory bar at 50k alone, or
+        # --systems=thresher-2:500,thresher-2:2000 to compare shard sizes
+        unknown = [c for c in chosen if c.partition(":")[0] not in systems]
+        if unknown:
+            raise SystemExit(f"unknown systems {unknown}; known: {systems}")
+        systems = chosen
     if DATATROVE_PYTHON.exists():
         from datatrove_quality import scores
 
@@ -180,36 +215,64 @@ def main(argv: list[str]) -> None:
     for n in sizes:
         folder = Path(tempfile.mkdtemp(prefix=f"thresher-throughput-{n}-"))
         made = make_corpus(folder, n)
-        results = {}
-        print(f"\n{n} pages ({n - n // 5} HTML, {n // 5} text dumps): {made['stories']} stories, {made['copies']} syndicated copies")
-        print(f"  {'system':18} {'seconds':>8} {'pages/s':>8} {'CPU s/page':>11} {'peak MB':>8}"
+        print(f"\n{n} pages ({n - n // 5} HTML, {n // 5} text dumps): {made['stories']} stories, {made['copies']} syndicated copies"
+              + (f"; every system run {repeat} times, interleaved: medians, [fastest-slowest]" if repeat > 1 else ""))
+        print(f"  {'system':20} {'seconds':>8} {'pages/s':>8} {'CPU s/page':>11} {'peak MB':>8}"
               f" {'kept':>6} {'dups':>6} {'dropped':>7}   (peak MB: all its processes, PSS)")
-        for system in systems:
-            out = subprocess.run([sys.executable, __file__, "--one", system, str(folder)], capture_output=True, text=True)
-            if out.returncode:
-                print(f"  {system:18} failed: {out.stderr.strip().splitlines()[-1:]}")
-                continue
-            r = json.loads(out.stdout.strip().splitlines()[-1])
-            results[system] = r
-            counts = f" {r['kept']:6d} {r['removed']:6d} {r['rejected']:7d}" if "kept" in r else ""
-            print(f"  {system:18} {r['seconds']:8.1f} {n / r['seconds']:8.1f} {r['cpu'] / n * 1000:9.1f}ms"
-                  f" {r['peak_mb']:8.0f}{counts}", flush=True)
-        rate = {k: n / v["seconds"] for k, v in results.items()}
-        cpu = {k: v["cpu"] for k, v in results.items()}
-        if "thresher-1" in rate and "thresher-2" in rate:
-            print(f"  thresher 2 processes / 1 process: {rate['thresher-2'] / rate['thresher-1']:.2f}x")
-        if "thresher-flow" in rate and "thresher-2" in rate:
-            overhead = 1 - results["thresher-2"]["seconds"] / results["thresher-flow"]["seconds"]
-            print(f"  Prefect's share of the flow's wall time (start-up included): {overhead:.1%}")
-        for ours, theirs in [("thresher-1", "datatrove-1"), ("thresher-2", "datatrove-2"), ("thresher-flow", "datatrove-2"),
-                             ("thresher-2", "datatrove-2-split"), ("thresher-flow", "datatrove-2-split")]:
-            if ours in rate and theirs in rate:
-                print(f"  {ours} / {theirs}: {rate[ours] / rate[theirs]:.2f}x pages/s, "
-                      f"{cpu[theirs] / cpu[ours]:.2f}x less CPU per page")
-        if "trafilatura" in rate and "thresher-flow" in rate:
-            print(f"  thresher flow (2 processes, dedup, Parquet) / trafilatura alone (1 process, extraction only): "
-                  f"{rate['thresher-flow'] / rate['trafilatura']:.2f}x pages/s")
+        runs: dict[str, list[dict]] = {}
+        for round_ in range(repeat):
+            for system in systems:
+                out = subprocess.run([sys.executable, __file__, "--one", system, str(folder)], capture_output=True, text=True)
+                if out.returncode:
+                    print(f"  {system:20} failed: {out.stderr.strip().splitlines()[-1:]}")
+                    continue
+                runs.setdefault(system, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+                if round_ == repeat - 1:
+                    _print_line(system, runs[system], n)
+        results = {k: _median_run(v) for k, v in runs.items()}
+        _print_ratios(results, n)
         shutil.rmtree(folder)
+
+
+def _median_run(runs: list[dict]) -> dict:
+    """One line for R runs of a system: median wall time and CPU, largest peak memory."""
+    import statistics
+
+    line = dict(runs[0])
+    line["seconds"] = statistics.median(r["seconds"] for r in runs)
+    line["cpu"] = statistics.median(r["cpu"] for r in runs)
+    line["peak_mb"] = max(r["peak_mb"] for r in runs)
+    line["range"] = (min(r["seconds"] for r in runs), max(r["seconds"] for r in runs))
+    return line
+
+
+def _print_line(system: str, runs: list[dict], n: int) -> None:
+    r = _median_run(runs)
+    counts = f" {r['kept']:6d} {r['removed']:6d} {r['rejected']:7d}" if "kept" in r else ""
+    spread = f"   [{r['range'][0]:.1f}-{r['range'][1]:.1f} s]" if len(runs) > 1 else ""
+    print(f"  {system:20} {r['seconds']:8.1f} {n / r['seconds']:8.1f} {r['cpu'] / n * 1000:9.1f}ms"
+          f" {r['peak_mb']:8.0f}{counts}{spread}", flush=True)
+
+
+def _print_ratios(results: dict[str, dict], n: int) -> None:
+    rate = {k: n / v["seconds"] for k, v in results.items()}
+    cpu = {k: v["cpu"] for k, v in results.items()}
+    if "thresher-1" in rate and "thresher-2" in rate:
+        print(f"  thresher 2 processes / 1 process: {rate['thresher-2'] / rate['thresher-1']:.2f}x")
+    for flow, what in [("thresher-flow", "temporary server, its start-up included"),
+                       ("thresher-flow-server", "server already running")]:
+        if flow in rate and "thresher-2" in rate:
+            overhead = 1 - results["thresher-2"]["seconds"] / results[flow]["seconds"]
+            print(f"  Prefect's share of the flow's wall time ({what}): {overhead:.1%}")
+    for ours, theirs in [("thresher-1", "datatrove-1"), ("thresher-2", "datatrove-2"), ("thresher-flow", "datatrove-2"),
+                         ("thresher-flow-server", "datatrove-2"), ("thresher-2", "datatrove-2-split"),
+                         ("thresher-flow", "datatrove-2-split"), ("thresher-flow-server", "datatrove-2-split")]:
+        if ours in rate and theirs in rate:
+            print(f"  {ours} / {theirs}: {rate[ours] / rate[theirs]:.2f}x pages/s, "
+                  f"{cpu[theirs] / cpu[ours]:.2f}x less CPU per page")
+    if "trafilatura" in rate and "thresher-flow" in rate:
+        print(f"  thresher flow (2 processes, dedup, Parquet) / trafilatura alone (1 process, extraction only): "
+              f"{rate['thresher-flow'] / rate['trafilatura']:.2f}x pages/s")
 
 
 if __name__ == "__main__":
