@@ -65,7 +65,7 @@ def main(
 def run(
     raw_dir: str = typer.Argument(..., help="Folder of raw pages (searched recursively), or a URL such as s3://bucket/raw."),
     out_dir: str = typer.Argument(..., help="Archive folder, created if missing, or a URL such as s3://bucket/clean."),
-    shard_size: int = typer.Option(1000, min=1, help="Pages per task: the unit of parallel work."),
+    shard_size: int = typer.Option(1000, min=1, help="Most input files per task, the unit of parallel work (small runs are still split into up to 8 tasks)."),
     workers: int = typer.Option(os.cpu_count() or 1, min=1, help="Local worker processes (one per core by default)."),
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),

@@ -28,6 +28,7 @@ class Config:
     single page (a file, or a WARC record's payload): larger ones are rejected as
     ``too_large`` before they are read into memory. ``max_warc_records`` bounds the pages
     taken from one WARC file; the rest of the file is one ``too_large`` reject.
+    ``shard_size`` is the most input files per task (see :func:`thresher.pipeline.shard`).
     """
 
     rules: tuple[str, ...] = DEFAULT_RULES
