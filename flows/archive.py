@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import multiprocessing
 import os
 import sys
 import traceback
@@ -30,7 +29,7 @@ from thresher.config import Config
 from thresher.pipeline import RunContext
 from thresher.sources import RawInput
 
-from flows.forkserver import fork_context, start_fork_server
+from flows.forkserver import start_fork_server
 
 
 @task(name="discover-inputs", cache_policy=NO_CACHE)
@@ -150,7 +149,7 @@ class ShardProcessPool(ProcessPoolTaskRunner):
             # context) and never submits to it: a queue, a forwarding thread and two executors
             # made and torn down per task would be pure overhead.
             return self
-        mp_context = start_fork_server() if multiprocessing.parent_process() is None else fork_context()
+        mp_context = start_fork_server()
         prefect_env = {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
         here = (os.getcwd(), list(sys.path), prefect_env, getattr(self, "_initializer", None), getattr(self, "_initargs", ()))
         self._subprocess_message_queue = mp_context.Queue()
