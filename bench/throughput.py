@@ -165,8 +165,7 @@ def run_system(name: str, folder: Path) -> dict:
 def _running_prefect_server():
     """A Prefect API server, up and answering, as a deployment's runs find it (the same server
     application ``thresher run`` would start, on a free port, stopped after the run)."""
-    sys.path.insert(0, str(ROOT))
-    from flows.server import TemporaryServer
+    from flows.server import TemporaryServer  # installed with thresher, like the CLI that uses it
 
     server = TemporaryServer()
     server.launch()
