@@ -12,16 +12,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import os
-import sys
 import traceback
-from contextlib import contextmanager
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_progress_artifact, create_table_artifact, update_progress_artifact
 from prefect.futures import as_completed
-from prefect.task_runners import ProcessPoolTaskRunner
 from prefect.cache_policies import NO_CACHE
-from prefect.client.orchestration import get_client
 from prefect.runtime import flow_run
 
 from thresher import archive, pipeline, progress, report, runner, sources
@@ -29,7 +25,7 @@ from thresher.config import Config
 from thresher.pipeline import RunContext
 from thresher.sources import RawInput
 
-from flows.forkserver import start_fork_server
+from flows.shardpool import ShardPool, compute
 
 
 @task(name="discover-inputs", cache_policy=NO_CACHE)
@@ -50,9 +46,10 @@ def published_runs(out_dir: str) -> tuple[str, ...]:
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
 def clean_shard(raw_dir: str, out_dir: str, items: list[RawInput], ctx: RunContext, index: int,
                 runs: tuple[str, ...]) -> dict:
-    """One shard; the archive's memory (what to skip) is read in the worker, once per process,
-    from the published ``runs``: it is too big to send with every task."""
-    return runner.shard_job((raw_dir, out_dir, items, ctx, index, runs))
+    """One shard, computed in a worker process of the flow's :class:`~flows.shardpool.ShardPool`
+    (or here, on Dask); the archive's memory (what to skip) is read in the worker, once per
+    process, from the published ``runs``: it is too big to send with every task."""
+    return compute(runner.shard_job, (raw_dir, out_dir, items, ctx, index, runs))
 
 
 @task(name="deduplicate", cache_policy=NO_CACHE)
@@ -101,108 +98,15 @@ def clean_all_shards(out_dir: str, raw_dir: str, batches: list[list[RawInput]], 
     return sorted(shards, key=lambda s: s["shard"])
 
 
-@contextmanager
-def api_shared_with_workers():
-    """Let worker processes report to this flow's Prefect API.
-
-    On the embedded server the API URL lives only in this process's settings; a worker process
-    without it starts a temporary server of its own (seconds each, and its task states never
-    reach this flow's server). Exporting the URL before the first task is submitted fixes both.
-    """
-    if os.environ.get("PREFECT_API_URL"):
-        yield
-        return
-    with get_client(sync_client=True) as client:
-        os.environ["PREFECT_API_URL"] = str(client.api_url)
-    try:
-        yield
-    finally:
-        os.environ.pop("PREFECT_API_URL", None)
-
-
-_IN_SHARD_WORKER = False  # set in a worker process by its initializer, _like_the_flow_process
-
-
-class ShardProcessPool(ProcessPoolTaskRunner):
-    """Prefect's process task runner, with its workers forked from a warm fork server.
-
-    Prefect's runner spawns each worker as a fresh interpreter that imports Prefect, thresher
-    and the task before its first task (seconds on 2 cores, while the flow waits), and each
-    worker tears its interpreter down at the end. Forked from a ``forkserver`` that imported
-    :data:`~flows.forkserver.WORKER_PRELOAD` once (``thresher run`` starts it first of all),
-    workers are ready at once and exit without the teardown. The fork server is a single-threaded
-    process that only imports modules, so workers share none of the flow process's threads or
-    state (what ``spawn`` guards against). Everything else (message forwarding, events, logs,
-    cancellation, shutdown) is Prefect's: only the process start method differs. ``__enter__``
-    is Prefect 3.8.8's with another context.
-    """
-
-    def __enter__(self):
-        from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-        import threading
-
-        from prefect.task_runners import TaskRunner, _initialize_process_pool_worker
-
-        TaskRunner.__enter__(self)
-        if _IN_SHARD_WORKER:
-            # A worker enters a copy of this runner around each task (Prefect's hydrated
-            # context) and never submits to it: a queue, a forwarding thread and two executors
-            # made and torn down per task would be pure overhead.
-            return self
-        mp_context = start_fork_server()
-        prefect_env = {k: v for k, v in os.environ.items() if k.startswith("PREFECT_")}
-        here = (os.getcwd(), list(sys.path), prefect_env, getattr(self, "_initializer", None), getattr(self, "_initargs", ()))
-        self._subprocess_message_queue = mp_context.Queue()
-        self._message_forwarding_thread = threading.Thread(
-            target=self._forward_subprocess_messages, name="ProcessPoolTaskRunnerMessageForwarder", daemon=True
-        )
-        self._message_forwarding_thread.start()
-        try:
-            self._executor = ProcessPoolExecutor(
-                max_workers=self._max_workers,
-                mp_context=mp_context,
-                initializer=_initialize_process_pool_worker,
-                initargs=(self._subprocess_message_queue, _like_the_flow_process, here),
-            )
-            self._resolver_executor = ThreadPoolExecutor(max_workers=self._max_workers)
-        except Exception:
-            if self._executor is not None:
-                self._executor.shutdown(cancel_futures=True, wait=True)
-                self._executor = None
-            self._stop_message_forwarding()
-            raise
-        return self
-
-
-def _like_the_flow_process(cwd: str, path: list[str], prefect_env: dict[str, str], initializer, initargs) -> None:
-    """Worker set-up: the flow process's working directory, import path and Prefect settings
-    (what ``spawn`` gives a worker), then the runner's own initializer, if any.
-
-    The fork server may have imported Prefect before the flow process knew its API URL (``thresher
-    run`` starts it first, while the temporary server starts): the settings Prefect read at
-    import are refreshed from the flow process's, so nothing in a worker falls back to a stale
-    "no API" and starts a server of its own."""
-    global _IN_SHARD_WORKER
-    _IN_SHARD_WORKER = True
-    os.chdir(cwd)
-    sys.path[:] = path
-    if any(os.environ.get(k) != v for k, v in prefect_env.items()):
-        from prefect.context import refresh_global_settings_context
-
-        os.environ.update(prefect_env)
-        refresh_global_settings_context()
-    if initializer is not None:
-        initializer(*initargs)
-
-
 def task_runner(workers: int | None = None, dask_address: str | None = None):
     """Where shard tasks run: local processes (default, one per core; parsing is CPU-bound, so
-    threads would share one core through the GIL), or an existing Dask cluster."""
+    threads would share one core through the GIL) behind thread task runs (:mod:`flows.shardpool`),
+    or an existing Dask cluster."""
     if dask_address:
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
-    return ShardProcessPool(max_workers=workers or os.cpu_count() or 1)
+    return ShardPool(workers or os.cpu_count() or 1)
 
 
 def _shard_or_rejects(future, out_dir: str, batch: list[RawInput], ctx: RunContext, index: int) -> dict:
@@ -229,8 +133,7 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     runs = published_runs(out_dir)
     batches = pipeline.shard(inputs, ctx.config.shard_size)
     logger.info("run %s: %d inputs in %d shards", ctx.run_id, len(inputs), len(batches))
-    with api_shared_with_workers():
-        shards = clean_all_shards(out_dir, raw_dir, batches, ctx, runs)
+    shards = clean_all_shards(out_dir, raw_dir, batches, ctx, runs)
     logger.info("dedup: %s", deduplicate(out_dir, ctx))
     manifest = publish_run(out_dir, ctx, raw_dir, len(inputs), shards, recovered)
     logger.info("run %s published: %s, %s", ctx.run_id, manifest["inputs"], manifest["counts"])

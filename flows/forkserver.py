@@ -1,16 +1,15 @@
 """The fork server that shard workers are forked from, startable before Prefect is imported.
 
-Prefect's process task runner spawns each worker as a fresh interpreter that imports Prefect,
-thresher and the task before its first task: seconds on 2 cores while the flow waits. Workers
-forked from a ``forkserver`` that imported :data:`WORKER_PRELOAD` once are ready at once.
-This module needs only the standard library, so ``thresher run`` starts the fork server as
-its very first step and the preload runs while the command itself imports Prefect.
+A process started with ``spawn`` imports thresher, trafilatura and lxml before its first
+shard: about a second of CPU per worker, on the cores the parsing needs, and again for every
+worker a broken pool is replaced with. Workers forked from a ``forkserver`` that imported
+:data:`WORKER_PRELOAD` once are ready at once. This module needs only the standard library, so
+``thresher run`` starts the fork server as its very first step and the preload runs while the
+command itself imports Prefect.
 
 The fork server is a single-threaded process that only imports modules, so workers share none
-of the flow process's threads or state (what ``spawn`` guards against). Settings that are
-known only later (the temporary server's ``PREFECT_API_URL``) reach the workers through the
-pool's initializer (see ``ShardProcessPool`` in :mod:`flows.archive`), not the fork server's
-environment.
+of the flow process's threads or state (what ``spawn`` guards against), and none of Prefect:
+the workers of :class:`~flows.shardpool.ShardPool` run library code only.
 """
 
 from __future__ import annotations
@@ -18,8 +17,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-# Modules a shard worker needs: imported once in the fork server, inherited by every worker.
-WORKER_PRELOAD = ["flows.archive"]
+# Modules a shard worker needs (thresher.runner.shard_job and what the library imports only
+# when it first parses a page): imported once in the fork server, inherited by every worker.
+WORKER_PRELOAD = ["thresher.runner", "trafilatura", "htmldate", "py3langid", "flows.worker"]
 
 
 def fork_context():

@@ -42,6 +42,12 @@ def test_archive_corpus_flow(prefect_harness, raw_copy, tmp_path):
 
     with get_client(sync_client=True) as client:
         found = client.read_artifacts(artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[manifest["flow_run_id"]])))
+        # every shard is a task run of its own, with its state, though the work ran in a worker process
+        from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[manifest["flow_run_id"]])))
+    shard_runs = [t for t in task_runs if t.name.startswith("clean-shard")]
+    assert len(shard_runs) == 3 and all(t.state.is_completed() for t in shard_runs)
     kinds = {a.type: a.data for a in found}
     assert {"progress", "table", "markdown"} <= set(kinds)
     assert kinds["progress"] == 100.0

@@ -88,7 +88,7 @@ def run(
     """
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # First, before Prefect is imported: the workers' fork server (it imports the flow) and
+    # First, before Prefect is imported: the workers' fork server (it imports the library) and
     # the temporary Prefect server, if one will be needed, start while this process loads.
     from flows import forkserver, server
 

@@ -1,0 +1,112 @@
+"""The local task runner of ``archive_corpus``: Prefect task runs on threads, shard work in processes.
+
+Why not Prefect's ``ProcessPoolTaskRunner``: it runs the whole task engine in the worker
+process. Every shard then pays, in the worker and on the cores the parsing needs, for
+Prefect's side of a task run (a new API client, its state changes, event and log forwarding
+through a queue to the flow process), and every worker imports Prefect. Measured at 10,000
+pages on 2 cores, that made the flow about 5 s slower than the same shards on a plain process
+pool, against 1-2 s for the task runs themselves (README, Throughput).
+
+So the split is by what each part needs. The task runs, which only talk to the Prefect API,
+are threads of the flow process (Prefect's :class:`~prefect.task_runners.ThreadPoolTaskRunner`:
+retries, states, logs and the UI are Prefect's, unchanged). The parsing, which needs the cores,
+goes to a plain :class:`~concurrent.futures.ProcessPoolExecutor` whose workers never import
+Prefect: forked from a fork server that imported thresher once (:mod:`flows.forkserver`), they
+start at once and go from shard to shard without waiting for the API. One more thread than
+there are processes keeps the next shard queued, so a worker never waits for a task run.
+
+A worker that dies (killed for memory, a crash in a C library) breaks a process pool for
+good; :meth:`ShardPool.compute` replaces it, and the shards that were in flight fail with
+``BrokenProcessPool`` and get their Prefect retry on the new one.
+
+On a Dask cluster (``--dask-address``) none of this is used: Dask runs the task runs, and a
+task computes its shard in place (:func:`compute`).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from prefect.context import FlowRunContext
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flows.forkserver import start_fork_server
+from flows.worker import setup as _worker_setup, with_logs as _with_logs
+
+
+class ShardPool(ThreadPoolTaskRunner):
+    """Task runs on ``processes + 1`` threads; :meth:`compute` runs a function in one of
+    ``processes`` worker processes, started with the runner and stopped with it."""
+
+    def __init__(self, processes: int | None = None) -> None:
+        self.processes = processes or os.cpu_count() or 1
+        super().__init__(max_workers=self.processes + 1)
+        self._pool: ProcessPoolExecutor | None = None
+        self._owner = 0  # the process that started the pool: a copy elsewhere has none
+        self._lock = threading.Lock()
+
+    def duplicate(self) -> "ShardPool":
+        return type(self)(self.processes)
+
+    def __enter__(self) -> "ShardPool":
+        super().__enter__()
+        self._pool, self._owner = self._new_pool(), os.getpid()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        try:
+            super().__exit__(*exc_info)
+        finally:
+            with self._lock:
+                pool, self._pool = self._pool, None
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+
+    def _new_pool(self) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(self.processes, mp_context=start_fork_server(), initializer=_worker_setup,
+                                   initargs=(os.getcwd(),))
+
+    @property
+    def running_here(self) -> bool:
+        """Whether this is the flow process's started runner (not a copy sent elsewhere)."""
+        return self._pool is not None and self._owner == os.getpid()
+
+    def compute(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+        """``fn(arg)`` in a worker process; the thread waits. The library's log records from
+        the worker are logged here, under the calling task run."""
+        with self._lock:
+            pool = self._pool
+        if pool is None:
+            raise RuntimeError("the shard pool is not running")
+        try:
+            result, records = pool.submit(_with_logs, fn, arg).result()
+        except BrokenProcessPool:
+            self._replace(pool)
+            raise
+        for level, name, message in records:
+            logging.getLogger(name).log(level, "%s", message)
+        return result
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        """A new pool for the shards still to come (once, whichever shard noticed first)."""
+        with self._lock:
+            if self._pool is not broken:
+                return
+            self._pool = self._new_pool()
+        broken.shutdown(wait=False, cancel_futures=True)
+
+
+def compute(fn: Callable[[Any], Any], arg: Any) -> Any:
+    """``fn(arg)`` on the flow's :class:`ShardPool` when the calling task run is one of its
+    threads, else here (a Dask worker, a test on another task runner)."""
+    context = FlowRunContext.get()
+    runner = context.task_runner if context else None
+    if isinstance(runner, ShardPool) and runner.running_here:
+        return runner.compute(fn, arg)
+    return fn(arg)

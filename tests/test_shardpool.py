@@ -1,0 +1,70 @@
+"""The flow's local task runner: shard work in worker processes, task runs on threads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from concurrent.futures.process import BrokenProcessPool
+
+import pytest
+
+# flows.shardpool (and Prefect) is imported inside the tests: workers import this module to
+# find the functions below, and must not get Prefect from it.
+
+
+def _pid(_: object) -> int:
+    return os.getpid()
+
+
+def _die(_: object) -> None:
+    os._exit(3)  # what the OOM killer or a crash in a C library looks like to the pool
+
+
+def _warn(what: str) -> str:
+    logging.getLogger("thresher.sources").warning("ignoring unreadable sidecar %s", what)
+    return what
+
+
+def _prefect_loaded(_: object) -> bool:
+    return "prefect" in sys.modules
+
+
+def test_work_runs_in_worker_processes_that_never_import_prefect(tmp_path, monkeypatch):
+    from flows.shardpool import ShardPool
+
+    monkeypatch.chdir(tmp_path)
+    with ShardPool(2) as pool:
+        assert pool.compute(_pid, None) != os.getpid()
+        assert pool.compute(os.path.abspath, "raw") == str(tmp_path / "raw")  # relative folders mean the same
+        assert pool.compute(_prefect_loaded, None) is False
+
+
+def test_a_dead_worker_fails_its_shard_and_the_next_shards_get_a_new_pool():
+    from flows.shardpool import ShardPool
+
+    with ShardPool(2) as pool:
+        before = {pool.compute(_pid, None) for _ in range(4)}
+        with pytest.raises(BrokenProcessPool):
+            pool.compute(_die, None)
+        after = pool.compute(_pid, None)  # the shard's Prefect retry lands here
+        assert after not in before
+
+
+def test_the_library_logs_of_a_worker_are_logged_in_the_flow_process(caplog):
+    from flows.shardpool import ShardPool
+
+    with caplog.at_level(logging.INFO, logger="thresher"), ShardPool(1) as pool:
+        assert pool.compute(_warn, "site.json") == "site.json"
+    [record] = [r for r in caplog.records if r.name == "thresher.sources"]
+    assert record.process == os.getpid() and record.levelno == logging.WARNING
+    assert record.getMessage() == "ignoring unreadable sidecar site.json"
+
+
+def test_outside_a_shard_pool_flow_the_work_runs_in_place():
+    """On Dask, or in a flow on another task runner, a task computes its shard itself."""
+    from flows.shardpool import ShardPool, compute
+
+    assert compute(_pid, None) == os.getpid()
+    pool = ShardPool(1)  # not started: a copy of the runner, as a Dask worker would get
+    assert not pool.running_here
