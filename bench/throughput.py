@@ -15,7 +15,7 @@ duplicates and dropped, then the ratios:
 
 * thresher, 1 process: the library's serial runner (read, extract, rules, sign, dedup, write);
 * thresher, 2 processes: the same shards on a process pool, without Prefect;
-* thresher flow: ``thresher run`` (the ``archive_corpus`` flow with its process task runner)
+* thresher flow: ``thresher run`` (the ``archive_corpus`` flow with its shard workers)
   as a one-off command, on the temporary Prefect server it starts; the difference from the
   previous line is Prefect's own overhead, the server's start-up included;
 * thresher flow, server running: the same command with ``PREFECT_API_URL`` pointing at a
@@ -55,13 +55,22 @@ DATATROVE_PYTHON = ROOT / ".venv-datatrove" / "bin" / "python"
 
 
 class _TreeMemory:
-    """Peak memory (and CPU time) of this process and all its descendants, sampled every 0.1 s:
-    memory is the largest sum of their PSS (proportional set size: a page shared by n processes
-    counts 1/n in each, so forked or preloaded workers are not counted twice). Adding ru_maxrss of RUSAGE_SELF and
-    RUSAGE_CHILDREN, as this bench did before, is not a sum: CHILDREN is the largest single
-    descendant, whose maxrss includes every page it shared with its parent when forked (even a
-    ``git`` child forked from a 400 MB process counts 400 MB), so it doubled one process's figure
-    and understated pools."""
+    """Peak memory (and CPU time) of this process and all its descendants: memory is the
+    largest sum of their PSS (proportional set size: a page shared by n processes counts 1/n in
+    each, so forked or preloaded workers are not counted twice). Adding ru_maxrss of
+    RUSAGE_SELF and RUSAGE_CHILDREN, as this bench did before, is not a sum: CHILDREN is the
+    largest single descendant, whose maxrss includes every page it shared with its parent when
+    forked (even a ``git`` child forked from a 400 MB process counts 400 MB), so it doubled one
+    process's figure and understated pools.
+
+    Reading PSS walks a process's page tables (``/proc/PID/smaps``): about 5 ms for a 300 MB
+    process, so sampling seven processes every 0.1 s took a quarter of a core from the 2 cores
+    the run needs, and more from systems with more processes (the flow, its server, its fork
+    server). Memory is therefore sampled at most :attr:`SHARE` of one core's time (never less
+    often than every :attr:`LONGEST` s); CPU times, which are cheap, every 0.1 s."""
+
+    SHARE = 0.02
+    LONGEST = 1.0
 
     def __init__(self) -> None:
         import threading
@@ -70,25 +79,40 @@ class _TreeMemory:
 
         self.me, self.peak = psutil.Process(), 0
         self.cpu: dict[int, float] = {}  # pid -> its own CPU seconds when last seen
+        self.sampling = 0.0  # CPU seconds this thread spent reading memory
         threading.Thread(target=self._sample, daemon=True).start()
+
+    def _processes(self) -> list:
+        import psutil
+
+        try:
+            return [self.me, *self.me.children(recursive=True)]
+        except psutil.Error:
+            return [self.me]
 
     def _sample(self) -> None:
         import psutil
 
+        next_memory = 0.0
         while True:
-            total = 0
-            try:
-                procs = [self.me, *self.me.children(recursive=True)]
-            except psutil.Error:
-                procs = [self.me]
+            procs = self._processes()
             for p in procs:
                 try:
-                    total += p.memory_full_info().pss
                     times = p.cpu_times()
                     self.cpu[p.pid] = times.user + times.system
                 except psutil.Error:
                     pass  # exited between listing and reading
-            self.peak = max(self.peak, total)
+            if time.monotonic() >= next_memory:
+                start, total = time.thread_time(), 0
+                for p in procs:
+                    try:
+                        total += p.memory_full_info().pss
+                    except psutil.Error:
+                        pass
+                self.peak = max(self.peak, total)
+                spent = time.thread_time() - start
+                self.sampling += spent
+                next_memory = time.monotonic() + min(self.LONGEST, spent / self.SHARE)
             time.sleep(0.1)
 
 
@@ -97,14 +121,14 @@ _MEMORY = _TreeMemory() if sys.argv[1:2] == ["--one"] else None  # one system pe
 
 def _usage() -> tuple[float, float]:
     """CPU seconds of this process and its descendants, and peak memory in MB (see
-    :class:`_TreeMemory`). getrusage counts only descendants that were waited for: workers
+    :class:`_TreeMemory`), less what reading memory cost. getrusage counts only descendants that were waited for: workers
     forked by a fork server that exits after its parent are not, so the CPU seen by sampling
     (up to 0.1 s short per process) is taken when it is larger."""
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
     if _MEMORY is None:
         return cpu, 0.0
-    return max(cpu, sum(_MEMORY.cpu.values())), _MEMORY.peak / 2**20
+    return max(cpu, sum(_MEMORY.cpu.values())) - _MEMORY.sampling, _MEMORY.peak / 2**20
 
 
 def run_system(name: str, folder: Path) -> dict:
