@@ -70,7 +70,7 @@ class ShardPool(ThreadPoolTaskRunner):
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=start_fork_server(), initializer=_worker_setup,
-                                   initargs=(os.getcwd(),))
+                                   initargs=(os.getcwd(), dict(os.environ)))
 
     @property
     def running_here(self) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -20,14 +21,30 @@ class _Keep(logging.Handler):
         _records.append((record.levelno, record.name, record.getMessage()))
 
 
-def setup(cwd: str) -> None:
-    """The flow process's working directory (relative raw and output folders resolve the same
-    way), and the library's log records kept for the flow instead of printed by the worker."""
+def setup(cwd: str, environ: dict[str, str]) -> None:
+    """What a ``spawn`` worker would get from the flow process: its working directory (relative
+    raw and output folders resolve the same way) and its environment as it is now, not as it
+    was when the fork server started (credentials, ``AWS_ENDPOINT_URL``, ``FSSPEC_*`` set since;
+    fsspec read its configuration from the environment at import, in the fork server, so it
+    reads it again). The library's log records are kept for the flow instead of printed."""
     os.chdir(cwd)
+    if environ != os.environ:
+        os.environ.clear()
+        os.environ.update(environ)
+        _reread_fsspec_config()
     logger = logging.getLogger(LOGGER)
     logger.addHandler(_Keep())
     logger.setLevel(logging.INFO)
     logger.propagate = False
+
+
+def _reread_fsspec_config() -> None:
+    config = sys.modules.get("fsspec.config")
+    if config is None:
+        return  # not imported yet: it will read the environment when it is
+    config.conf.clear()
+    config.set_conf_files(os.environ.get("FSSPEC_CONFIG_DIR", config.default_conf_dir), config.conf)
+    config.set_conf_env(config.conf, os.environ)
 
 
 def with_logs(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, list[tuple[int, str, str]]]:

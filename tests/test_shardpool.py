@@ -30,6 +30,16 @@ def _prefect_loaded(_: object) -> bool:
     return "prefect" in sys.modules
 
 
+def _environment(name: str) -> str | None:
+    return os.environ.get(name)
+
+
+def _fsspec_s3_options(_: object) -> dict:
+    import fsspec.config
+
+    return fsspec.config.conf.get("s3", {})
+
+
 def test_work_runs_in_worker_processes_that_never_import_prefect(tmp_path, monkeypatch):
     from flows.shardpool import ShardPool
 
@@ -38,6 +48,20 @@ def test_work_runs_in_worker_processes_that_never_import_prefect(tmp_path, monke
         assert pool.compute(_pid, None) != os.getpid()
         assert pool.compute(os.path.abspath, "raw") == str(tmp_path / "raw")  # relative folders mean the same
         assert pool.compute(_prefect_loaded, None) is False
+
+
+def test_workers_see_the_environment_of_the_flow_process_as_it_is_when_the_pool_starts(monkeypatch):
+    """Workers come from a fork server started earlier; what was set since (credentials, an
+    endpoint, fsspec options) must reach them as it would reach a spawned process."""
+    from flows.forkserver import start_fork_server
+    from flows.shardpool import ShardPool
+
+    start_fork_server()
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "set-after-the-fork-server")
+    monkeypatch.setenv("FSSPEC_S3_ENDPOINT_URL", "http://127.0.0.1:9")
+    with ShardPool(1) as pool:
+        assert pool.compute(_environment, "AWS_ACCESS_KEY_ID") == "set-after-the-fork-server"
+        assert pool.compute(_fsspec_s3_options, None).get("endpoint_url") == "http://127.0.0.1:9"
 
 
 def test_a_dead_worker_fails_its_shard_and_the_next_shards_get_a_new_pool():
