@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-import os
 import traceback
 
 from prefect import flow, get_run_logger, task
@@ -106,7 +105,7 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
         from prefect_dask import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
-    return ShardPool(workers or os.cpu_count() or 1)
+    return ShardPool(workers)  # None: one process per core
 
 
 def _shard_or_rejects(future, out_dir: str, batch: list[RawInput], ctx: RunContext, index: int) -> dict:

@@ -22,13 +22,6 @@ import os
 WORKER_PRELOAD = ["thresher.runner", "trafilatura", "htmldate", "py3langid", "flows.worker"]
 
 
-def fork_context():
-    """The ``forkserver`` start method, with :data:`WORKER_PRELOAD` to import when it starts."""
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(WORKER_PRELOAD)
-    return ctx
-
-
 def start_fork_server():
     """The ``forkserver`` start method, its server started (once) with :data:`WORKER_PRELOAD`.
 
@@ -39,7 +32,8 @@ def start_fork_server():
     """
     from multiprocessing import forkserver
 
-    ctx = fork_context()
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(WORKER_PRELOAD)
     before = os.environ.get("PYTHONSAFEPATH")
     os.environ["PYTHONSAFEPATH"] = "1"
     try:
