@@ -18,6 +18,7 @@ from prefect.artifacts import create_markdown_artifact, create_progress_artifact
 from prefect.futures import as_completed
 from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
+from prefect.utilities.annotations import quote
 
 from thresher import archive, pipeline, progress, report, runner, sources
 from thresher.config import Config
@@ -85,7 +86,11 @@ def clean_all_shards(out_dir: str, raw_dir: str, batches: list[list[RawInput]], 
     """Submit every shard, collect them as they finish, and report progress as they do."""
     total = sum(len(b) for b in batches)
     artifact = create_progress_artifact(0.0, description=f"input files of run {ctx.run_id}")
-    futures = {clean_shard.submit(raw_dir, out_dir, b, ctx, i, runs): (i, b) for i, b in enumerate(batches)}
+    # quote(): Prefect walks every task argument, element by element, for futures to resolve
+    # and upstream runs to link (twice per shard); these hold none, and a shard's inputs are a
+    # thousand records
+    futures = {clean_shard.submit(raw_dir, out_dir, quote(b), quote(ctx), i, quote(runs)): (i, b)
+               for i, b in enumerate(batches)}
     shards, done = [], 0
     progress.advance(0, total, "files")
     for future in as_completed(list(futures)):
