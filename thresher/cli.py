@@ -86,6 +86,13 @@ def run(
     Example: thresher run s3://news/raw s3://news/clean
     Example: thresher run raw clean --dask-address tcp://127.0.0.1:8786
     """
+    import atexit
+    import gc
+
+    # Registered first, so it runs last: after Prefect has drained its log and event queues,
+    # the objects left are frozen out of the collection at interpreter shutdown, which with
+    # Prefect's modules loaded takes 0.3 s and saves nothing (the process is ending).
+    atexit.register(gc.freeze)
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     # First, before Prefect is imported: the workers' fork server (it imports the library) and
