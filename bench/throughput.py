@@ -140,20 +140,20 @@ def run_system(name: str, folder: Path) -> dict:
     system, _, size = name.partition(":")
     config = Config(shard_size=int(size)) if size else Config()
     shutil.rmtree(out, ignore_errors=True)
-    t0 = time.perf_counter()
+    t0, wall0, span = time.perf_counter(), time.time(), None
     if system == "thresher-1":
         from thresher.runner import archive_serial
 
         archive_serial(raw, out, config)
     elif system == "thresher-2":
-        _thresher_pool(raw, out, 2, config)
+        span = _thresher_pool(raw, out, 2, config)
     elif system in ("thresher-flow", "thresher-flow-server"):
         env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
         server = None
         if system == "thresher-flow-server":
             server = _running_prefect_server()
             env["PREFECT_API_URL"] = server.api_url
-        t0 = time.perf_counter()
+        t0, wall0 = time.perf_counter(), time.time()
         cpu_before = _usage()[0] if server else 0.0  # the running server's start-up is not the run's
         subprocess.run([str(ROOT / ".venv/bin/thresher"), "run", str(raw), str(out), "--workers", "2",
                         "--shard-size", str(config.shard_size), "--json"],
@@ -172,8 +172,11 @@ def run_system(name: str, folder: Path) -> dict:
     cpu, peak = _usage()
     if system == "thresher-flow-server":
         cpu -= cpu_before
+        span = _shard_span(server)
         server.stop()
     result = {"system": name, "seconds": elapsed, "cpu": cpu, "peak_mb": peak}
+    if span:  # where the time went: before the first shard, the shards, after the last
+        result["phases"] = (span[0] - wall0, span[1] - span[0], wall0 + elapsed - span[1])
     if system.startswith("thresher"):
         result["kept"] = _rows(out / "articles")
         result["removed"] = _rows(out / "duplicates")
@@ -203,14 +206,45 @@ def _rows(dataset: Path) -> int:
     return ds.dataset(dataset, format="parquet").count_rows() if dataset.is_dir() else 0
 
 
-def _thresher_pool(raw: Path, out: Path, workers: int, config) -> None:
-    """The flow's steps with the shards on a plain process pool (no Prefect)."""
+def _thresher_pool(raw: Path, out: Path, workers: int, config) -> tuple[float, float]:
+    """The flow's steps with the shards on a plain process pool (no Prefect); returns when
+    (``time.time()``) the shards were handed to the pool and when the last came back."""
     from concurrent.futures import ProcessPoolExecutor
 
     from thresher.runner import archive_serial
 
+    marks: list[float] = []
+
+    def mapper(fn, jobs):
+        jobs = list(jobs)
+        marks.append(time.time())
+        shards = list(pool.map(fn, jobs))
+        marks.append(time.time())
+        return shards
+
     with ProcessPoolExecutor(workers) as pool:
-        archive_serial(raw, out, config, mapper=pool.map)
+        archive_serial(raw, out, config, mapper=mapper)
+    return marks[0], marks[1]
+
+
+def _shard_span(server) -> tuple[float, float]:
+    """When (``time.time()``) the last flow run on ``server`` started its first clean-shard
+    task run and when its last one ended, from the task runs Prefect recorded."""
+    import asyncio
+
+    os.environ["PREFECT_API_URL"] = server.api_url
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId, TaskRunFilter, TaskRunFilterName
+    from prefect.client.schemas.sorting import FlowRunSort
+
+    async def read():
+        async with get_client() as client:
+            run = (await client.read_flow_runs(sort=FlowRunSort.START_TIME_DESC, limit=1))[0]
+            return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+                                               task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="clean-shard")))
+
+    shards = asyncio.run(read())
+    return min(t.start_time.timestamp() for t in shards), max(t.end_time.timestamp() for t in shards)
 
 
 def main(argv: list[str]) -> None:
@@ -249,11 +283,12 @@ def main(argv: list[str]) -> None:
                 if out.returncode:
                     print(f"  {system:20} failed: {out.stderr.strip().splitlines()[-1:]}")
                     continue
-                runs.setdefault(system, []).append(json.loads(out.stdout.strip().splitlines()[-1]))
+                runs.setdefault(system, []).append({**json.loads(out.stdout.strip().splitlines()[-1]), "round": round_})
                 if round_ == repeat - 1:
                     _print_line(system, runs[system], n)
         results = {k: _median_run(v) for k, v in runs.items()}
         _print_ratios(results, n)
+        _print_prefect_share(runs)
         shutil.rmtree(folder)
 
 
@@ -282,11 +317,6 @@ def _print_ratios(results: dict[str, dict], n: int) -> None:
     cpu = {k: v["cpu"] for k, v in results.items()}
     if "thresher-1" in rate and "thresher-2" in rate:
         print(f"  thresher 2 processes / 1 process: {rate['thresher-2'] / rate['thresher-1']:.2f}x")
-    for flow, what in [("thresher-flow", "temporary server, its start-up included"),
-                       ("thresher-flow-server", "server already running")]:
-        if flow in rate and "thresher-2" in rate:
-            overhead = 1 - results["thresher-2"]["seconds"] / results[flow]["seconds"]
-            print(f"  Prefect's share of the flow's wall time ({what}): {overhead:.1%}")
     for ours, theirs in [("thresher-1", "datatrove-1"), ("thresher-2", "datatrove-2"), ("thresher-flow", "datatrove-2"),
                          ("thresher-flow-server", "datatrove-2"), ("thresher-2", "datatrove-2-split"),
                          ("thresher-flow", "datatrove-2-split"), ("thresher-flow-server", "datatrove-2-split")]:
@@ -296,6 +326,29 @@ def _print_ratios(results: dict[str, dict], n: int) -> None:
     if "trafilatura" in rate and "thresher-flow" in rate:
         print(f"  thresher flow (2 processes, dedup, Parquet) / trafilatura alone (1 process, extraction only): "
               f"{rate['thresher-flow'] / rate['trafilatura']:.2f}x pages/s")
+
+
+def _print_prefect_share(runs: dict[str, list[dict]]) -> None:
+    """Prefect's share of the flow's wall time: 1 - pool / flow, for each round from the two
+    runs made back to back (machine speed drifts between rounds more than Prefect costs), the
+    median and range of rounds printed. With the server running, the time is split where the
+    shards start and end (from the task runs the server recorded), against the pool's."""
+    import statistics
+
+    pool = {r["round"]: r for r in runs.get("thresher-2", [])}
+    for flow, what in [("thresher-flow", "temporary server, its start-up included"),
+                       ("thresher-flow-server", "server already running")]:
+        pairs = [(pool[r["round"]], r) for r in runs.get(flow, []) if r["round"] in pool]
+        if not pairs:
+            continue
+        shares = [1 - p["seconds"] / f["seconds"] for p, f in pairs]
+        spread = f" [{min(shares):.1%} to {max(shares):.1%}, {len(shares)} rounds]" if len(shares) > 1 else ""
+        print(f"  Prefect's share of the flow's wall time ({what}): {statistics.median(shares):.1%}{spread}")
+        phased = [(p["phases"], f["phases"]) for p, f in pairs if "phases" in p and "phases" in f]
+        if phased:
+            extra = [statistics.median(f[i] - p[i] for p, f in phased) for i in range(3)]
+            print(f"    flow minus pool: {extra[0]:+.2f} s before the first shard, {extra[1]:+.2f} s while the shards run,"
+                  f" {extra[2]:+.2f} s after the last (medians)")
 
 
 if __name__ == "__main__":
