@@ -33,7 +33,8 @@ Both datatrove and the flow lines include their start-up (imports, process pools
 temporary server). Timings on a shared 2-core machine are noisy (the same job has taken 20%
 more CPU minutes later), so ``--repeat=R`` runs every system R times, interleaved (round one
 runs each system once, then round two...), and prints medians with their range; the ratios
-are of medians.
+are of medians, except Prefect's share, which is the median of each round's share (the flow
+against the pool run just before it): see :func:`_print_prefect_share`.
 """
 
 from __future__ import annotations
