@@ -32,9 +32,9 @@ duplicates and dropped, then the ratios:
 Both datatrove and the flow lines include their start-up (imports, process pools; Prefect's
 temporary server). Timings on a shared 2-core machine are noisy (the same job has taken 20%
 more CPU minutes later), so ``--repeat=R`` runs every system R times, interleaved (round one
-runs each system once, then round two...), and prints medians with their range; the ratios
-are of medians, except Prefect's share, which is the median of each round's share (the flow
-against the pool run just before it): see :func:`_print_prefect_share`.
+runs each system once, then round two in reverse order...), and prints medians with their
+range; the ratios are of medians, except Prefect's share, which is the median of each round's
+share (the flow against the pool run of the same round): see :func:`_print_prefect_share`.
 """
 
 from __future__ import annotations
@@ -279,14 +279,18 @@ def main(argv: list[str]) -> None:
               f" {'kept':>6} {'dups':>6} {'dropped':>7}   (peak MB: all its processes, PSS)")
         runs: dict[str, list[dict]] = {}
         for round_ in range(repeat):
-            for system in systems:
+            # every other round in reverse order, so that no system always runs first (a machine
+            # that slows down or speeds up within a round would favour one side of every pair)
+            for system in systems if round_ % 2 == 0 else systems[::-1]:
                 out = subprocess.run([sys.executable, __file__, "--one", system, str(folder)], capture_output=True, text=True)
                 if out.returncode:
                     print(f"  {system:20} failed: {out.stderr.strip().splitlines()[-1:]}")
                     continue
                 runs.setdefault(system, []).append({**json.loads(out.stdout.strip().splitlines()[-1]), "round": round_})
-                if round_ == repeat - 1:
-                    _print_line(system, runs[system], n)
+                print(f"    ({system}, round {round_ + 1}: {runs[system][-1]['seconds']:.1f} s)", file=sys.stderr, flush=True)
+        for system in systems:
+            if system in runs:
+                _print_line(system, runs[system], n)
         results = {k: _median_run(v) for k, v in runs.items()}
         _print_ratios(results, n)
         _print_prefect_share(runs)
@@ -331,7 +335,7 @@ def _print_ratios(results: dict[str, dict], n: int) -> None:
 
 def _print_prefect_share(runs: dict[str, list[dict]]) -> None:
     """Prefect's share of the flow's wall time: 1 - pool / flow, for each round from the two
-    runs made back to back (machine speed drifts between rounds more than Prefect costs), the
+    runs of that round (machine speed drifts between rounds more than Prefect costs), the
     median and range of rounds printed. With the server running, the time is split where the
     shards start and end (from the task runs the server recorded), against the pool's."""
     import statistics
