@@ -5,8 +5,8 @@ process. Every shard then pays, in the worker and on the cores the parsing needs
 Prefect's side of a task run (a new API client, its state changes, event and log forwarding
 through a queue to the flow process), and every worker imports Prefect. Measured at 10,000
 pages on 2 cores with a running Prefect server (medians of four paired runs), that put the flow
-13 s behind the same shards on a plain process pool; with this runner it is 5 s behind
-(README, Throughput).
+13 s behind the same shards on a plain process pool; with this runner it was 5 s behind, and
+after later cuts about 2.6 s, nearly all of it Prefect's fixed cost per run (README, Throughput).
 
 So the split is by what each part needs. The task runs, which only talk to the Prefect API,
 are threads of the flow process (Prefect's :class:`~prefect.task_runners.ThreadPoolTaskRunner`:
