@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from quality import FIX, _add, _fixtures, _gold, _line  # noqa: E402  (bench/quality.py's scoring)
 from thresher.config import Config  # noqa: E402
-from thresher.evaluate import overlap, prf, shingles  # noqa: E402
+from bench.devsets import overlap, prf  # noqa
+from thresher.text import shingles  # noqa: E402
 from thresher.extract import extract_html  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

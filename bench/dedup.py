@@ -28,7 +28,7 @@ from multiprocessing import Pool
 
 import numpy as np
 
-from thresher import dedup
+from thresher.dedup import clusters, signatures
 
 WORDS = 300
 SEED = 7
@@ -117,14 +117,14 @@ def pairwise(pred: list[int], truth: list[int]) -> tuple[float, float, float]:
 def _sign(ids: list[tuple[int, int]]) -> tuple[np.ndarray, list[str], list[int]]:
     """A worker's shard: make its documents and sign them (texts never reach the parent)."""
     cache: dict[str, int] = {}
-    out = np.zeros((len(ids), dedup.NUM_PERM), dtype=np.uint32)
+    out = np.zeros((len(ids), signatures.NUM_PERM), dtype=np.uint32)
     hashes, lengths = [], []
     for i, (cid, variant) in enumerate(ids):
-        tokens = dedup.dedup_tokens(document(cid, variant))
-        sig = dedup.minhash(tokens, cache)
+        tokens = signatures.dedup_tokens(document(cid, variant))
+        sig = signatures.minhash(tokens, cache)
         if sig is not None:
             out[i] = sig
-        hashes.append(dedup.text_hash(tokens)[:16])
+        hashes.append(signatures.text_hash(tokens)[:16])
         lengths.append(len(tokens))
     return out, hashes, lengths
 
@@ -139,7 +139,7 @@ def run_thresher(cids: np.ndarray, variants: np.ndarray) -> list[int]:
     hashes = [h for p in parts for h in p[1]]
     lengths = [x for p in parts for x in p[2]]
     del parts
-    decisions = dedup.cluster([str(i) for i in range(n)], hashes, sigs, np.ones(n, dtype=bool), [False] * n,
+    decisions = clusters.cluster([str(i) for i in range(n)], hashes, sigs, np.ones(n, dtype=bool), [False] * n,
                               list(range(n)), lengths, [f"{i:09d}" for i in range(n)])
     pred = list(range(n))
     for d in decisions:
@@ -150,18 +150,18 @@ def run_thresher(cids: np.ndarray, variants: np.ndarray) -> list[int]:
 def run_datasketch(texts: list[str]) -> list[int]:
     from datasketch import MinHash, MinHashLSH
 
-    lsh = MinHashLSH(threshold=dedup.NEAR_THRESHOLD, num_perm=dedup.NUM_PERM)
+    lsh = MinHashLSH(threshold=clusters.NEAR_THRESHOLD, num_perm=signatures.NUM_PERM)
     sketches = []
     for i, text in enumerate(texts):
-        tokens = dedup.dedup_tokens(text)
-        m = MinHash(num_perm=dedup.NUM_PERM)
-        m.update_batch([" ".join(tokens[j : j + dedup.SHINGLE_WORDS]).encode() for j in range(len(tokens) - dedup.SHINGLE_WORDS + 1)])
+        tokens = signatures.dedup_tokens(text)
+        m = MinHash(num_perm=signatures.NUM_PERM)
+        m.update_batch([" ".join(tokens[j : j + signatures.SHINGLE_WORDS]).encode() for j in range(len(tokens) - signatures.SHINGLE_WORDS + 1)])
         lsh.insert(str(i), m)
         sketches.append(m)
-    uf = dedup.UnionFind(len(texts))
+    uf = clusters.UnionFind(len(texts))
     for i, m in enumerate(sketches):
         for j in lsh.query(m):
-            if m.jaccard(sketches[int(j)]) >= dedup.NEAR_THRESHOLD:
+            if m.jaccard(sketches[int(j)]) >= clusters.NEAR_THRESHOLD:
                 uf.union(i, int(j))
     return [uf.find(i) for i in range(len(texts))]
 
@@ -197,10 +197,10 @@ def labelled() -> None:
     labels = json.loads((root / "labels.json").read_text(encoding="utf-8"))
     names = [d for g in labels["clusters"] for d in g["docs"]]
     truth = {d: (g["id"] if g["kind"] == "positive" else d) for g in labels["clusters"] for d in g["docs"]}
-    tokens = [dedup.dedup_tokens((root / "docs" / f"{n}.txt").read_text(encoding="utf-8")) for n in names]
-    sigs = [dedup.minhash(t) for t in tokens]
-    mat = np.stack([s if s is not None else np.zeros(dedup.NUM_PERM, np.uint32) for s in sigs])
-    decisions = dedup.cluster(names, [dedup.text_hash(t) for t in tokens], mat, np.array([s is not None for s in sigs]),
+    tokens = [signatures.dedup_tokens((root / "docs" / f"{n}.txt").read_text(encoding="utf-8")) for n in names]
+    sigs = [signatures.minhash(t) for t in tokens]
+    mat = np.stack([s if s is not None else np.zeros(signatures.NUM_PERM, np.uint32) for s in sigs])
+    decisions = clusters.cluster(names, [signatures.text_hash(t) for t in tokens], mat, np.array([s is not None for s in sigs]),
                               [False] * len(names), list(range(len(names))), [len(t) for t in tokens], names)
     pred = {n: n for n in names}
     for d in decisions:

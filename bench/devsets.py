@@ -170,3 +170,22 @@ def by_set(pages: Iterable[DevPage]) -> Iterator[tuple[str, list[DevPage]]]:
         group = [p for p in pages if p.dataset == name]
         if group:
             yield name, group
+
+
+# --------------------------------------------------------------------------- fixture scoring
+
+def tokens(text: str) -> Counter:
+    """Lower-cased word tokens with their counts: the bag of words the fixture sets are scored on."""
+    return Counter(t.casefold() for t in _TOKEN.findall(text))
+
+
+def overlap(pred: Counter, gold: Counter) -> tuple[int, int, int]:
+    """(tokens in common, tokens predicted, tokens in gold): add these up across pages."""
+    return sum((pred & gold).values()), sum(pred.values()), sum(gold.values())
+
+
+def prf(common: int, predicted: int, gold: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 from summed overlap counts (micro-averaged: long pages weigh more)."""
+    p = common / predicted if predicted else 0.0
+    r = common / gold if gold else 0.0
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from thresher.runner import archive_serial
+from thresher.run import archive_serial
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"

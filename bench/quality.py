@@ -22,12 +22,13 @@ import sys
 import time
 from pathlib import Path
 
-from thresher.boilerplate import clear_caches
+from thresher.rules.predicates import clear_caches
 from thresher.config import Config
 from thresher.dates import parse_date
-from thresher.evaluate import overlap, prf, shingles, tokens
+from bench.devsets import overlap, prf, tokens
+from thresher.text import shingles
 from thresher.extract import extract_html
-from thresher.textdump import clean_dump
+from thresher.extract import clean_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"

@@ -143,7 +143,7 @@ def run_system(name: str, folder: Path) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     t0, wall0, span = time.perf_counter(), time.time(), None
     if system == "thresher-1":
-        from thresher.runner import archive_serial
+        from thresher.run import archive_serial
 
         archive_serial(raw, out, config)
     elif system == "thresher-2":
@@ -212,7 +212,7 @@ def _thresher_pool(raw: Path, out: Path, workers: int, config) -> tuple[float, f
     (``time.time()``) the shards were handed to the pool and when the last came back."""
     from concurrent.futures import ProcessPoolExecutor
 
-    from thresher.runner import archive_serial
+    from thresher.run import archive_serial
 
     marks: list[float] = []
 

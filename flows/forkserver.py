@@ -17,9 +17,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-# Modules a shard worker needs (thresher.runner.shard_job and what the library imports only
+# Modules a shard worker needs (thresher.run.run_shard and what the library imports only
 # when it first parses a page): imported once in the fork server, inherited by every worker.
-WORKER_PRELOAD = ["thresher.runner", "trafilatura", "htmldate", "py3langid", "flows.worker"]
+WORKER_PRELOAD = ["thresher.run", "trafilatura", "htmldate", "py3langid", "flows.worker"]
 
 
 def start_fork_server():

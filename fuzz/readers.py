@@ -19,7 +19,7 @@ import traceback
 from pathlib import Path
 
 from thresher.config import Config
-from thresher.pipeline import extract_page
+from thresher.extract import extract_page
 from thresher.records import Reject
 from thresher.sources import Failed, RawInput, read_pages
 

@@ -24,6 +24,13 @@ def prefect_harness():
 def run_local(raw, out, shard_size: int = 1000):
     """The flow's steps without Prefect, as a library user runs them."""
     from thresher.config import Config
-    from thresher.runner import archive_serial
+    from thresher.run import archive_serial
 
     return archive_serial(raw, out, Config(shard_size=shard_size))
+
+
+def file_sha256(path) -> str:
+    """sha256 of a file, computed here, independently of the code under test."""
+    import hashlib
+
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -14,7 +14,7 @@ import time
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import ROOT, run_local
+from conftest import ROOT, file_sha256, run_local
 from thresher import archive, audit, sources
 
 
@@ -42,7 +42,7 @@ def _fix_manifest(out, rel):
         m = json.loads(m_path.read_text())
         for f in m["files"]:
             if f["path"] == rel:
-                f["sha256"] = archive.file_sha256(out / rel)
+                f["sha256"] = file_sha256(out / rel)
         m_path.write_text(json.dumps(m))
 
 

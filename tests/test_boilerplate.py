@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from thresher.boilerplate import DEFAULT_RULES, REGISTRY, Removal, date_line_value, strip_boilerplate
-from thresher.normalize import normalize_lines
+from thresher.config import DEFAULT_RULES
+from thresher.rules import REGISTRY, Removal, strip_boilerplate
+from thresher.rules.bylines import date_line_value
+from thresher.text import normalize_lines
 from thresher.patterns import load_patterns
 
 BODY = [
@@ -27,12 +29,12 @@ def page(*lines: str) -> str:
 
 
 def removed(text: str, rule: str) -> list[str]:
-    out = strip_boilerplate(text)
+    out = strip_boilerplate(text, DEFAULT_RULES)
     return [r.text for r in out.removals if r.rule.split("@")[0] == rule]
 
 
 def kept(text: str) -> list[str]:
-    return list(strip_boilerplate(text).paragraphs)
+    return list(strip_boilerplate(text, DEFAULT_RULES).paragraphs)
 
 
 # (id, page, rule, text that rule must remove)
@@ -197,7 +199,7 @@ def test_every_rule_is_documented_and_versioned():
 def test_removals_plus_text_account_for_every_line():
     text = page("Home > News", "Log in", "Council approves water plan", "By Jane Doe", *BODY, "Related news",
                 "Other story title here", "Other story title here", "© 2025 Ledger. All rights reserved.")
-    out = strip_boilerplate(text)
+    out = strip_boilerplate(text, DEFAULT_RULES)
     lines = normalize_lines(text)
     for idx, line in enumerate(lines):
         if not line:
@@ -210,26 +212,26 @@ def test_removals_plus_text_account_for_every_line():
 
 
 def test_removal_is_logged_with_rule_version():
-    out = strip_boilerplate(page(*BODY, "Advertisement"))
+    out = strip_boilerplate(page(*BODY, "Advertisement"), DEFAULT_RULES)
     assert out.removals == (Removal("site_chrome@1", 4, out.removals[0].start, out.removals[0].end, "Advertisement"),)
 
 
 def test_headline_and_title():
-    out = strip_boilerplate(page("14TH NATIONAL CONGRESS", "Log in", "Vietnam", "", "Council approves water plan for Eastside", "", *BODY))
+    out = strip_boilerplate(page("14TH NATIONAL CONGRESS", "Log in", "Vietnam", "", "Council approves water plan for Eastside", "", *BODY), DEFAULT_RULES)
     assert out.meta["title"] == "Council approves water plan for Eastside"
-    assert strip_boilerplate(page(*BODY)).meta.get("title") is None
+    assert strip_boilerplate(page(*BODY), DEFAULT_RULES).meta.get("title") is None
 
 
 def test_standfirst_without_full_stop_is_not_the_title():
     stand = "New licences will be frozen for five years in four central parishes, in one of the toughest crackdowns on rentals"
-    out = strip_boilerplate(page("Porto caps holiday lets in historic centre", stand, *BODY))
+    out = strip_boilerplate(page("Porto caps holiday lets in historic centre", stand, *BODY), DEFAULT_RULES)
     assert out.meta["title"] == "Porto caps holiday lets in historic centre"
     assert out.paragraphs[0] == stand
 
 
 def test_metadata_moved_out_of_text():
     out = strip_boilerplate(page("Council approves water plan", "By Maria Castillo", "Published March 3, 2025 10:42 a.m. ET",
-                                 *BODY, "Source: VNA"))
+                                 *BODY, "Source: VNA"), DEFAULT_RULES)
     assert out.meta["authors"] == ["Maria Castillo"]
     assert out.meta["source_agency"] == "VNA"
     assert out.meta["published_at_text"] == "March 3, 2025 10:42 a.m. ET"
@@ -243,4 +245,4 @@ def test_date_lines_in_many_styles(line):
 
 def test_output_is_deterministic():
     text = page("Home > News", *BODY, "Related news", "A", "Other story title here")
-    assert strip_boilerplate(text) == strip_boilerplate(text)
+    assert strip_boilerplate(text, DEFAULT_RULES) == strip_boilerplate(text, DEFAULT_RULES)

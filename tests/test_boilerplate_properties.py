@@ -6,8 +6,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from thresher.boilerplate import strip_boilerplate
-from thresher.normalize import normalize_lines
+from thresher.config import DEFAULT_RULES
+from thresher.rules import strip_boilerplate
+from thresher.text import normalize_lines
 
 # Lines drawn from real chaff, real prose and noise, so the rules actually fire.
 CHAFF = ["Log in", "Share:", "See more", "Related news", "Advertisement", "(Photo: VNA)", "unodc.jpg", "VNA",
@@ -24,7 +25,7 @@ line = st.one_of(st.sampled_from(CHAFF), st.sampled_from(PROSE), st.text(max_siz
 @given(st.lists(line, max_size=40))
 def test_kept_plus_removed_is_every_line(lines):
     text = "\n".join(lines)
-    out = strip_boilerplate(text)
+    out = strip_boilerplate(text, DEFAULT_RULES)
     norm = normalize_lines(text)
     pieces: dict[int, list[tuple[int, str]]] = {}
     for r in out.removals:

@@ -6,7 +6,7 @@ import codecs
 
 import pytest
 
-from thresher.decode import Decoded, decode_bytes
+from thresher.sources.decode import Decoded, decode_bytes
 from thresher.records import Reject
 
 TEXT = "Le député a déclaré « c’est inacceptable » — Straße, São Paulo, Hà Nội.\n"

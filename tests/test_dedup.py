@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from conftest import FIXTURES, ROOT, run_local
-from thresher import archive, dedup
+from thresher import archive
+from thresher.dedup import clusters, signatures, templates
 
 STORY = ("The regional council approved a new flood defence plan on Tuesday after two years of consultation. "
          "Engineers will raise the river wall by 1.2 metres along a four-kilometre stretch of the town centre, "
@@ -25,14 +26,14 @@ OTHER = ("Shares in the country's largest airline fell sharply on Wednesday afte
 
 
 def sig(text):
-    return dedup.minhash(dedup.dedup_tokens(text))
+    return signatures.minhash(signatures.dedup_tokens(text))
 
 
 def test_signatures_are_deterministic_and_estimate_jaccard():
     edited = STORY.replace("Tuesday", "Monday").replace("300", "250")
     assert np.array_equal(sig(STORY), sig(STORY))
-    assert dedup.similarity(sig(STORY), sig(edited)) > 0.6
-    assert dedup.similarity(sig(STORY), sig(OTHER)) < 0.1
+    assert signatures.similarity(sig(STORY), sig(edited)) > 0.6
+    assert signatures.similarity(sig(STORY), sig(OTHER)) < 0.1
 
 
 def test_short_texts_get_no_signature():
@@ -41,15 +42,15 @@ def test_short_texts_get_no_signature():
 
 def test_candidate_pairs_share_a_band():
     sigs = np.stack([sig(STORY), sig(STORY.replace("Tuesday", "Monday")), sig(OTHER)])
-    pairs = dedup.candidate_pairs(dedup.band_keys(sigs))
+    pairs = clusters.candidate_pairs(signatures.band_keys(sigs))
     assert [tuple(p) for p in pairs] == [(0, 1)]
 
 
 def cluster_of(texts, archived=None, fetched=None):
     n = len(texts)
     sigs = [sig(t) for t in texts]
-    mat = np.stack([s if s is not None else np.zeros(dedup.NUM_PERM, np.uint32) for s in sigs])
-    return dedup.cluster([f"d{i}" for i in range(n)], [dedup.text_hash(dedup.dedup_tokens(t)) for t in texts], mat,
+    mat = np.stack([s if s is not None else np.zeros(signatures.NUM_PERM, np.uint32) for s in sigs])
+    return clusters.cluster([f"d{i}" for i in range(n)], [signatures.text_hash(signatures.dedup_tokens(t)) for t in texts], mat,
                          np.array([s is not None for s in sigs]), archived or [False] * n, fetched or list(range(n)),
                          [len(t) for t in texts], [f"p{i}" for i in range(n)])
 
@@ -66,16 +67,23 @@ def test_archived_canonical_is_never_replaced():
 
 
 def test_canonical_rule_earliest_then_longest_then_path():
-    assert dedup.pick_canonical([0, 1, 2], [False] * 3, [5.0, 1.0, 1.0], [10, 10, 20], ["c", "b", "a"]) == 2
-    assert dedup.pick_canonical([0, 1], [False] * 2, [1.0, 1.0], [10, 10], ["b", "a"]) == 1
+    assert clusters.pick_canonical([0, 1, 2], [False] * 3, [5.0, 1.0, 1.0], [10, 10, 20], ["c", "b", "a"]) == 2
+    assert clusters.pick_canonical([0, 1], [False] * 2, [1.0, 1.0], [10, 10], ["b", "a"]) == 1
 
 
 def test_repeated_paragraphs_are_per_site():
+    """A paragraph on many pages of one site is template text; the same paragraph on many
+    sites is a quote or syndication and stays."""
     appeal = "Our journalism is funded by readers like you: please consider a donation today."
-    pages = [("ledger", [appeal, f"Story number {i} about the council."]) for i in range(dedup.REPEAT_MIN_PAGES)]
-    pages += [(f"site{i}", [STORY]) for i in range(dedup.REPEAT_MIN_PAGES)]
-    found = dedup.repeated_paragraphs(pages)
-    assert found == {("ledger", dedup.paragraph_hash(appeal))}
+    n = templates.REPEAT_MIN_PAGES
+    rows = [{"site": "ledger", "text": f"{appeal}\n\nStory number {i} about the council.", "removed": [], "word_count": 0}
+            for i in range(n)]
+    rows += [{"site": f"site{i}", "text": f"{appeal}\n\n{STORY}", "removed": [], "word_count": 0} for i in range(n)]
+    counts = templates.strip_repeated_paragraphs(rows, {})
+    assert all(r["text"].startswith("Story number") for r in rows[:n])
+    assert all(r["text"].startswith(appeal) for r in rows[n:])
+    assert rows[0]["removed"] == [{"rule": templates.REPEAT_RULE, "line": 0, "start": 0, "end": len(appeal), "text": appeal}]
+    assert counts[("ledger", signatures.paragraph_hash(appeal))] == n
 
 
 # ----------------------------------------------------------------------- labelled set

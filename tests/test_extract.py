@@ -9,8 +9,10 @@ import pytest
 
 from conftest import FIXTURES
 from thresher.config import Config
-from thresher.evaluate import overlap, prf, shingles
-from thresher.extract import READABILITY, TRAFILATURA, extract_html, parse_tree, prose_words, remove_hidden, sniff_charset
+from bench.devsets import overlap, prf
+from thresher.text import shingles
+from thresher.extract import extract_html
+from thresher.extract.html import READABILITY, TRAFILATURA, parse_tree, prose_words, remove_hidden, sniff_charset
 from thresher.records import Reject
 
 HTML = sorted((FIXTURES / "html").glob("*.html"))

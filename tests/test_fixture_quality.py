@@ -10,8 +10,8 @@ import pytest
 
 from conftest import FIXTURES
 from thresher.config import Config
-from thresher.evaluate import overlap, prf, tokens
-from thresher.textdump import clean_dump
+from bench.devsets import overlap, prf, tokens
+from thresher.extract import clean_dump
 
 DUMPS = sorted(p for d in ("dumps", "dumps_intl") for p in (FIXTURES / d).glob("*.txt") if not p.name.endswith(".expected.txt"))
 

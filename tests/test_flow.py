@@ -76,16 +76,16 @@ def test_a_crashing_shard_becomes_internal_error_rejects(prefect_harness, raw_co
     from prefect.task_runners import ThreadPoolTaskRunner
 
     from flows.archive import archive_corpus
-    from thresher import pipeline
+    from thresher import clean
 
-    real = pipeline.clean_shard
+    real = clean.clean_shard
 
     def flaky(raw_dir, items, *args, **kwargs):
         if any(i.source_path == "002_c3bde9851478618a.txt" for i in items):
             raise RuntimeError("a bug that only this shard meets")
         return real(raw_dir, items, *args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "clean_shard", flaky)
+    monkeypatch.setattr(clean, "clean_shard", flaky)
     out = tmp_path / "clean"
     flow = archive_corpus.with_options(task_runner=ThreadPoolTaskRunner(max_workers=1))
     manifest = flow(raw_dir=str(raw_copy), out_dir=str(out), shard_size=2)

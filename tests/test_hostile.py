@@ -17,7 +17,7 @@ from warcio.warcwriter import WARCWriter
 from conftest import FIXTURES, ROOT, run_local
 from thresher import archive, audit
 from thresher.config import Config
-from thresher.runner import archive_serial
+from thresher.run import archive_serial
 
 GOOD = ["001_3c8e0fc09b8af7fa.txt", "002_c3bde9851478618a.txt", "003_83df8a5228aa84f7.txt"]
 HTML_GOOD = ["a_wire_share_bars", "b_arc_see_more"]

@@ -8,8 +8,9 @@ import shutil
 
 import pytest
 
-from conftest import ROOT, run_local
-from thresher import archive, pipeline, sources
+from conftest import ROOT, file_sha256, run_local
+from thresher import archive, clean, extract, sources
+from thresher.provenance import config_sha256, new_run
 from thresher.archive import AccountingError
 from thresher.config import Config
 
@@ -67,11 +68,11 @@ def test_article_rows_carry_provenance(corpus):
     assert gz["input_format"] == "txt.gz" and gz["title"] is None
     seed = rows["001_3c8e0fc09b8af7fa.txt"]
     assert seed["fetched_at_source"] == "file_mtime"
-    assert seed["config_sha256"] == manifest["config_sha256"] == Config().sha256
+    assert seed["config_sha256"] == manifest["config_sha256"] == config_sha256(Config())
     assert seed["pipeline_version"] and seed["encoding"] == "utf-8" and seed["language"] == "en"
     assert seed["extractor"] == "textdump@1" and seed["word_count"] == len(seed["text"].split())
     assert {"rule": "agency_signoff@1", "text": "VNA"}.items() <= next(r for r in seed["removed"] if r["text"] == "VNA").items()
-    assert seed["raw_sha256"] == archive.file_sha256(raw / "001_3c8e0fc09b8af7fa.txt")
+    assert seed["raw_sha256"] == file_sha256(raw / "001_3c8e0fc09b8af7fa.txt")
 
 
 def test_second_run_skips_archived_inputs_and_adds_only_new_ones(corpus):
@@ -127,16 +128,17 @@ def test_manifest_lists_published_files_with_hashes(corpus):
     manifest = run_library(raw, out)
     assert (out / "runs" / f"{manifest['run_id']}.json").is_file()
     for f in manifest["files"]:
-        assert archive.file_sha256(out / f["path"]) == f["sha256"]
+        assert file_sha256(out / f["path"]) == f["sha256"]
     assert manifest["removed_per_rule"]["teaser_block@1"] > 0
     assert not (out / "_staging").exists()
 
 
 def test_publish_refuses_a_run_that_lost_a_page(corpus):
     raw, out = corpus
-    ctx = pipeline.new_run(Config())
+    ctx = new_run(Config())
     items = sources.discover(raw)
-    shard = archive.stage_shard(out, ctx.run_id, 0, pipeline.clean_shard(str(raw), items[:-1], ctx))
+    result = clean.clean_shard(str(raw), items[:-1], ctx)
+    shard = archive.stage_shard(out, ctx.run_id, result.summary(0), result.tables())
     with pytest.raises(AccountingError):
         archive.publish(out, ctx, str(raw), len(items), [shard], "2026-01-01T00:00:00+00:00")
     assert not (out / "runs").exists() and not (out / "articles").exists()
@@ -148,7 +150,7 @@ def test_a_crashing_page_becomes_an_internal_error_reject(corpus, monkeypatch):
     def boom(data, cfg):
         raise RuntimeError("bug in a rule")
 
-    monkeypatch.setattr(pipeline, "clean_dump", boom)
+    monkeypatch.setattr(extract, "clean_dump", boom)
     run_library(raw, out)
     rejects = archive.read_dataset(out, "rejects").to_pylist()
     assert {r["reason"] for r in rejects if r["source_path"] == "000_aa7425e82f06e4cb.txt"} == {"internal_error"}
@@ -158,12 +160,12 @@ def test_a_crashing_page_becomes_an_internal_error_reject(corpus, monkeypatch):
 def test_small_runs_are_spread_over_several_tasks_and_big_runs_are_capped_by_the_shard_size():
     """1,000 pages in one 1,000-page shard would keep one core busy and the rest idle."""
     for n, max_size in [(1000, 1000), (3000, 1000), (10001, 1000), (50, 1000), (7, 2)]:
-        batches = pipeline.shard(list(range(n)), max_size)
+        batches = sources.shard(list(range(n)), max_size)
         assert [i for b in batches for i in b] == list(range(n))  # all, once, in order
         assert max(map(len, batches)) - min(map(len, batches)) <= 1  # no straggler shard
         assert all(len(b) <= max_size for b in batches)
-    assert len(pipeline.shard(list(range(1000)), 1000)) == 8
-    assert len(pipeline.shard(list(range(3000)), 1000)) == 8
-    assert len(pipeline.shard(list(range(10001)), 1000)) == 11
-    assert len(pipeline.shard(list(range(50)), 1000)) == 1  # 8 tasks of 6 pages would be all overhead
-    assert pipeline.shard([], 1000) == []
+    assert len(sources.shard(list(range(1000)), 1000)) == 8
+    assert len(sources.shard(list(range(3000)), 1000)) == 8
+    assert len(sources.shard(list(range(10001)), 1000)) == 11
+    assert len(sources.shard(list(range(50)), 1000)) == 1  # 8 tasks of 6 pages would be all overhead
+    assert sources.shard([], 1000) == []

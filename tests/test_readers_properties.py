@@ -6,11 +6,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from thresher.config import Config
-from thresher.decode import Decoded, decode_bytes
+from thresher.sources.decode import Decoded, decode_bytes
 from thresher.extract import extract_html
 from thresher.records import Reject
 from thresher.sources import RawInput, read_pages
-from thresher.textdump import clean_dump
+from thresher.extract import clean_dump
 
 CFG = Config(max_bytes=1 << 20)
 HTMLISH = st.lists(st.sampled_from(["<p>", "</p>", "<div style='display:none'>", "</div>", "<script>", "<!--", "&amp;",

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import FIXTURES, ROOT
 from thresher.config import Config
-from thresher.textdump import clean_dump
+from thresher.extract import clean_dump
 
 SEEDS = sorted((ROOT / "raw").glob("*.txt"))
 

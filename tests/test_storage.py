@@ -226,7 +226,7 @@ def test_a_warc_on_object_storage_is_streamed_a_block_at_a_time(bucket, monkeypa
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
-    from thresher import warc
+    from thresher.sources import warc
 
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=False)

@@ -16,8 +16,10 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from thresher import archive, dedup
+from thresher import archive
 from thresher.config import Config
+from thresher.dedup.templates import REPEAT_RULE
+from thresher.provenance import config_sha256
 from thresher.records import Reject, sha256_hex
 from thresher.sources import Page, RawInput
 from thresher.storage import Store
@@ -53,13 +55,13 @@ def _page_from_snapshot(record: dict, snap: dict) -> Page:
 
 def rederive_text(record: dict, snap: dict, cfg: Config) -> str | None:
     """The record's text, computed again from its raw bytes; None if it no longer extracts."""
-    from thresher.pipeline import extract_page
+    from thresher.extract import extract_page  # the extractors load only when texts are re-derived
 
     outcome = extract_page(_page_from_snapshot(record, snap), cfg)
     if isinstance(outcome, Reject):
         return None
     text = outcome[0].text
-    repeated = {r["text"] for r in record["removed"] if r["rule"] == dedup.REPEAT_RULE}
+    repeated = {r["text"] for r in record["removed"] if r["rule"] == REPEAT_RULE}
     if repeated:  # the dedup stage's removals, replayed
         paragraphs = text.split("\n\n")
         text = "\n\n".join(p for p in paragraphs if p not in repeated) or text
@@ -158,6 +160,7 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     # 5. texts re-derived from the raw bytes: a record file at a time, with just the snapshots
     # its records need
     cfg = Config()
+    current = config_sha256(cfg)
     chosen = None if all_records else set(random.Random(seed).sample(range(texts), min(sample, texts)))
     rederived, index = 0, 0
     for name in ("articles", "duplicates"):
@@ -166,9 +169,9 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
             index += table.num_rows
             snaps = _snapshots_for(out, {r["raw_sha256"] for r in picked}, where)
             for r in picked:
-                if r["config_sha256"] != cfg.sha256:
+                if r["config_sha256"] != current:
                     report.warnings.append(f"doc {r['doc_id']}: made with config {r['config_sha256'][:12]}…, this thresher has "
-                                           f"{cfg.sha256[:12]}…: text not re-derived")
+                                           f"{current[:12]}…: text not re-derived")
                     continue
                 snap = snaps.get(r["raw_sha256"])
                 if snap is None:

@@ -86,37 +86,12 @@ def run(
     Example: thresher run s3://news/raw s3://news/clean
     Example: thresher run raw clean --dask-address tcp://127.0.0.1:8786
     """
-    import atexit
-    import gc
+    from flows import launch  # first: it starts the workers' fork server and Prefect's server
 
-    # Registered first, so it runs last: after Prefect has drained its log and event queues,
-    # the objects left are frozen out of the collection at interpreter shutdown, which with
-    # Prefect's modules loaded takes 0.3 s and saves nothing (the process is ending).
-    atexit.register(gc.freeze)
-    os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "thresher")
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    # First, before Prefect is imported: the workers' fork server (it imports the library) and
-    # the temporary Prefect server, if one will be needed, start while this process loads.
-    from flows import forkserver, server
-
-    if not dask_address:
-        forkserver.start_fork_server()
-    early = server.launch_early()
+    early = launch.prepare(dask_address)
     raw_dir = _location(raw_dir, "'RAW_DIR'")
     out_dir = _location(out_dir, "'OUT_DIR'", must_exist=False)
-    temporary = server.keep_if_needed(early)
-    from flows.archive import archive_corpus, task_runner
-    from thresher.storage import is_remote
-
-    if temporary:
-        server.use(temporary)
-    if not is_remote(out_dir):
-        Path(out_dir).mkdir(parents=True, exist_ok=True)
-    flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
-    from thresher.progress import watch
-
-    with watch(sys.stderr):
-        manifest = flow(raw_dir=raw_dir, out_dir=out_dir, shard_size=shard_size)
+    manifest = launch.run_archive(early, raw_dir, out_dir, shard_size, workers, dask_address, sys.stderr)
     failed = _run_failed(manifest, strict)
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")
@@ -323,7 +298,8 @@ def rules() -> None:
 
     Example: thresher rules
     """
-    from thresher.boilerplate import DEFAULT_RULES, REGISTRY
+    from thresher.config import DEFAULT_RULES
+    from thresher.rules import REGISTRY
 
     for name in DEFAULT_RULES:
         rule = REGISTRY[name]
@@ -353,7 +329,7 @@ def clean(
     Example: thresher clean raw/001_3c8e0fc09b8af7fa.txt
     """
     from thresher.config import Config
-    from thresher.pipeline import extract_page
+    from thresher.extract import extract_page
     from thresher.records import Reject
     from thresher.sources import Failed, RawInput, input_format, read_pages, read_sidecar
 

@@ -13,6 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 _EDGE = " :|-–—•·»>›*#\u2022"
 
@@ -61,6 +62,8 @@ class Patterns:
     names_list: re.Pattern[str]
     byline_split: re.Pattern[str]
     byline_roles: re.Pattern[str]
+    byline_element_prefix: re.Pattern[str]
+    org_words: frozenset[str]
     date_label: re.Pattern[str]
     date_words: frozenset[str]
     date_months: frozenset[str]
@@ -75,10 +78,13 @@ class Patterns:
     footer: re.Pattern[str]
 
 
-@lru_cache(maxsize=1)
-def load_patterns() -> Patterns:
-    """Read and compile the packaged pattern tables (cached: they never change in a process)."""
-    raw = resources.files("thresher").joinpath("data/patterns.toml").read_bytes()
+@lru_cache(maxsize=8)
+def load_patterns(path: str | None = None) -> Patterns:
+    """Read and compile the pattern tables of ``path`` (None: the packaged ``data/patterns.toml``).
+
+    Cached: a config names its tables once, and every page of a run uses the same compiled ones.
+    """
+    raw = Path(path).read_bytes() if path else resources.files("thresher").joinpath("data/patterns.toml").read_bytes()
     d = tomllib.loads(raw.decode("utf-8"))
     cap = d["caption"]
     cred = d["credits"]
@@ -134,6 +140,9 @@ def load_patterns() -> Patterns:
         byline_with_role=re.compile(r"(%s(?:\s*(?:,|\b(?i:%s)\b)\s*%s)*)\s*[|,–—]\s*(.{1,60})" % (names, joiners, names)),
         byline_split=re.compile(r"\s*(?:,|\b(?:%s)\b)\s*" % joiners),
         byline_roles=re.compile(r"(?:%s)\b.*" % _alternation(by["roles"] + d["agencies"]["names"]), re.IGNORECASE),
+        # "By", "Posted by", "Author:" opening a byline element of an HTML page
+        byline_element_prefix=re.compile(r"^(?i:(?:\w+\s+)?by|%s):?\s+" % _alternation(by["prefixes"] + by["element_prefixes"])),
+        org_words=frozenset(w.casefold() for w in by["org_words"]),
         date_label=re.compile(r"(?:%s)\s*:?\s*" % _alternation(d["dates"]["labels"]), re.IGNORECASE),
         date_words=frozenset(w.casefold() for w in d["dates"]["words"] + d["dates"]["months"] + d["dates"]["relative"]),
         date_months=frozenset(w.casefold() for w in d["dates"]["months"]),

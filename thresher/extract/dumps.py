@@ -1,38 +1,22 @@
 """Text dumps (a page flattened to one block per line) to a clean article: decode, then rules.
 
 This is the extract stage for ``.txt`` inputs. There is no markup to use, so everything rests
-on the text rules in :mod:`thresher.boilerplate`; what they move out of the text (headline,
+on the text rules in :mod:`thresher.rules`; what they move out of the text (headline,
 bylines, credits, agency, date line) becomes the article's metadata here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from thresher.boilerplate import Removal, strip_boilerplate, word_count
+from thresher.rules import strip_boilerplate
 from thresher.config import Config
 from thresher.dates import parse_date
-from thresher.decode import decode_bytes
+from thresher.sources.decode import decode_bytes
 from thresher.language import detect_language
+from thresher.extract.result import Extracted
 from thresher.records import Reject
+from thresher.text import word_count
 
 EXTRACTOR = "textdump@1"
-
-
-@dataclass(frozen=True)
-class Extracted:
-    """A cleaned page before provenance is attached: text, metadata and the removal log."""
-
-    text: str
-    title: str | None
-    authors: tuple[str, ...]
-    credits: tuple[str, ...]
-    source_agency: str | None
-    published_at: str | None  # ISO-8601, UTC
-    language: str | None
-    encoding: str
-    extractor: str
-    removed: tuple[Removal, ...]
 
 
 def clean_dump(data: bytes, cfg: Config) -> Extracted | Reject:
@@ -40,7 +24,7 @@ def clean_dump(data: bytes, cfg: Config) -> Extracted | Reject:
     decoded = decode_bytes(data)
     if isinstance(decoded, Reject):
         return decoded
-    cleaned = strip_boilerplate(decoded.text, cfg.rules)
+    cleaned = strip_boilerplate(decoded.text, cfg.rules, cfg.patterns)
     n = word_count(cleaned.text)
     if n == 0 or n < cfg.min_words:
         return Reject("no_content", f"{n} words left after removing {len(cleaned.removals)} spans of boilerplate")

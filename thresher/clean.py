@@ -1,31 +1,29 @@
-"""One shard of inputs from raw bytes to rows: the unit of work a Prefect task runs.
+"""One shard of inputs from raw bytes to rows: the work a shard task does.
 
 ``clean_shard`` reads each input's pages (one per text or HTML file, one per HTML record of a
-WARC), dispatches each to the extractor for its kind, and turns the outcome into an
-``articles`` row or a ``rejects`` row with full provenance. It never raises
-for a bad page: bad input becomes a reject with a reason, and an unexpected error on one page
-becomes an ``internal_error`` reject with the traceback logged, so one page cannot cost a
-shard. Pages already in the archive (same path, record and bytes) are skipped and counted.
+WARC), extracts each, and turns the outcome into an ``articles`` row or a ``rejects`` row with
+full provenance. It never raises for a bad page: bad input becomes a reject with a reason, and
+an unexpected error on one page becomes an ``internal_error`` reject with the traceback logged,
+so one page cannot cost a shard. Pages already in the archive (same path, record and bytes) are
+skipped and counted. Then the shard's template paragraphs are removed and every article is
+signed for dedup, so the run-wide dedup step only compares signatures.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from urllib.parse import urlsplit
 
 import pyarrow as pa
 
-from thresher import __version__, dedup
-from thresher.config import Config
-from thresher.boilerplate import word_count
+from thresher import __version__
 from thresher.dates import parse_timestamp
-from thresher.extract import extract_html
-from thresher.htmlmeta import HtmlMeta
+from thresher.dedup.signatures import signature_row
+from thresher.dedup.templates import strip_repeated_paragraphs
+from thresher.extract import Extracted, HtmlMeta, extract_page
+from thresher.provenance import RunContext
 from thresher.records import (
     ARTICLES_SCHEMA,
     PARAGRAPHS_SCHEMA,
@@ -36,53 +34,10 @@ from thresher.records import (
     make_doc_id,
 )
 from thresher.sources import Failed, Page, RawInput, read_pages
-from thresher.textdump import Extracted, clean_dump
+from thresher.text import word_count
+from thresher.urls import url_host
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class RunContext:
-    """What every row of one run shares: when, which run, which config."""
-
-    run_id: str
-    processed_at: datetime
-    config: Config
-    flow_run_id: str | None = None
-
-
-def new_run(config: Config, flow_run_id: str | None = None, now: datetime | None = None) -> RunContext:
-    """A fresh run: its id sorts by start time, so manifests and files list in run order."""
-    started = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    return RunContext(f"{started:%Y%m%dT%H%M%S}Z-{uuid.uuid4().hex[:6]}", started, config, flow_run_id)
-
-
-MIN_SHARDS = 8  # a small run is still spread over this many tasks (cores of a laptop or two)...
-MIN_SHARD_ITEMS = 100  # ...unless its shards would fall below this: then a task is mostly overhead
-
-
-def shard(items: list, max_size: int) -> list[list]:
-    """The batches tasks work on: consecutive chunks of at most ``max_size`` items, of equal
-    size (within one), and at least :data:`MIN_SHARDS` of them while each keeps
-    :data:`MIN_SHARD_ITEMS`.
-
-    ``max_size`` bounds a worker's memory and the number of task runs on big runs; the
-    minimum count keeps every core busy on small ones (1,000 pages in one 1,000-page shard would
-    leave all cores but one idle). The split depends only on the inputs and ``max_size``, not on
-    the number of workers, so the same run gives the same shards on a laptop or a cluster.
-    """
-    n = len(items)
-    if n == 0:
-        return []
-    count = max(-(-n // max_size), min(MIN_SHARDS, n // MIN_SHARD_ITEMS))
-    base, extra = divmod(n, count)
-    sizes = [base + 1] * extra + [base] * (count - extra)
-    out, start = [], 0
-    for size in sizes:
-        out.append(items[start : start + size])
-        start += size
-    return out
-
 
 @dataclass
 class ShardResult:
@@ -102,6 +57,20 @@ class ShardResult:
     @property
     def inputs(self) -> int:
         return len(self.articles) + len(self.rejects) + self.skipped
+
+    def summary(self, shard: int) -> dict:
+        """The counts the run manifest adds up, for shard number ``shard``."""
+        return {
+            "shard": shard,
+            "files": self.files,
+            "inputs": self.inputs,
+            "articles": len(self.articles),
+            "rejects": len(self.rejects),
+            "skipped": self.skipped,
+            "removed_per_rule": dict(self.removed_per_rule),
+            "rejects_per_reason": dict(self.rejects_per_reason),
+            "error": self.error,
+        }
 
     def tables(self) -> dict[str, pa.Table]:
         """The shard's staged tables: rows, dedup signatures and paragraph counts."""
@@ -133,21 +102,13 @@ def _provenance(unit: Page | Failed, ctx: RunContext) -> dict:
         "warc_record_id": unit.record_id,
         "processed_at": ctx.processed_at,
         "pipeline_version": __version__,
-        "config_sha256": ctx.config.sha256,
+        "config_sha256": ctx.config_sha256,
         "flow_run_id": ctx.flow_run_id,
     }
 
 
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value else None
-
-
-def url_host(url: str | None) -> str | None:
-    """The URL's host; None when there is no URL or it does not parse (``http://[x``)."""
-    try:
-        return urlsplit(url).hostname if url else None
-    except ValueError:
-        return None
 
 
 def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | None = None) -> dict:
@@ -195,14 +156,6 @@ def reject_row(unit: Page | Failed, rej: Reject, stage: str, ctx: RunContext) ->
             "detail": rej.detail[:500]}
 
 
-def extract_page(page: Page, cfg: Config) -> tuple[Extracted, HtmlMeta | None] | Reject:
-    """Dispatch a page to the extractor for its kind."""
-    if page.kind == "html":
-        return extract_html(page.data, cfg, url=page.url, http_charset=page.http_charset)
-    out = clean_dump(page.data, cfg)
-    return out if isinstance(out, Reject) else (out, None)
-
-
 def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:
     """Turn one page into ``("articles", row)`` or ``("rejects", row)``; never raises."""
     try:
@@ -229,55 +182,6 @@ def crashed_shard(items: list[RawInput], ctx: RunContext, error: str) -> ShardRe
         result.rejects.append(reject_row(unit, unit.reject, unit.stage, ctx))
         result.rejects_per_reason["internal_error"] += 1
     return result
-
-
-def strip_repeated_paragraphs(rows: list[dict], known: dict[tuple[str, int], int]) -> Counter:
-    """Remove paragraphs a site repeats on many pages (dedup's first layer), in place.
-
-    Counts are this shard's pages plus ``known`` (earlier runs); returns this shard's counts
-    so they can be persisted. Each removal is logged as ``repeated_paragraph`` with the
-    paragraph's index (``line``) and offsets in the text as it was before this stage.
-    """
-    split = []
-    for row in rows:
-        paras = row["text"].split("\n\n")
-        split.append((row, paras, [dedup.paragraph_hash(p) for p in paras] if row["site"] else []))
-    shard_counts = Counter()
-    for row, _, hashes in split:
-        shard_counts.update((row["site"], h) for h in set(hashes))
-    totals = Counter(known)
-    totals.update(shard_counts)
-    doomed = {key for key, n in totals.items() if n >= dedup.REPEAT_MIN_PAGES}
-    for row, paras, hashes in split:
-        if not row["site"] or not doomed:
-            continue
-        keep, pos = [], 0
-        for k, (para, h) in enumerate(zip(paras, hashes)):
-            if (row["site"], h) in doomed and len(paras) > 1:
-                row["removed"].append({"rule": dedup.REPEAT_RULE, "line": k, "start": pos, "end": pos + len(para), "text": para})
-            else:
-                keep.append(para)
-            pos += len(para) + 2
-        if len(keep) < len(paras) and keep:
-            row["text"] = "\n\n".join(keep)
-            row["word_count"] = word_count(row["text"])
-    return shard_counts
-
-
-def signature_row(row: dict, cache: dict[str, int]) -> dict:
-    """What dedup needs of an article, computed once in the shard that cleaned it."""
-    tokens = dedup.dedup_tokens(row["text"])
-    sig = dedup.minhash(tokens, cache)
-    fetched = row["fetched_at"]
-    return {
-        "doc_id": row["doc_id"],
-        "site": row["site"],
-        "text_hash": dedup.text_hash(tokens),
-        "signature": None if sig is None else sig.tolist(),
-        "fetched_at": fetched.timestamp() if fetched else float("inf"),
-        "n_chars": len(row["text"]),
-        "source_path": row["source_path"],
-    }
 
 
 def clean_shard(

@@ -1,54 +1,26 @@
-"""Find raw inputs under RAW_DIR and read them safely: the first stage of the data flow.
+"""Read one input safely: its stored bytes, decompressed, as pages (one per file, one per HTML
+record of a WARC).
 
-Discovery is deterministic (sorted relative paths) so shards, ids and outputs do not depend
-on the order the file system lists a directory. RAW_DIR is a local folder or an fsspec URL
-(``s3://bucket/raw``): on object storage, one listing finds the inputs, sidecars are fetched
-concurrently in batches, and each input is read on its own (a WARC streamed), so memory holds
-one page at a time, never the corpus. Reading enforces the configured size limit
-before a byte is decompressed into memory, and every failure is returned as a
-:class:`~thresher.records.Reject` with a reason, never raised: a bad file must not stop a run.
+Reading enforces the configured size limit before a byte is decompressed into memory, and every
+failure is returned as a :class:`~thresher.records.Reject` inside a :class:`Failed` unit, never
+raised: a bad file must not stop a run. Each input is read on its own (a WARC streamed), so
+memory holds one page at a time, never the corpus.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import zlib
 from collections.abc import Iterator
-from stat import S_ISREG
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path, PurePosixPath
+from pathlib import Path
+from stat import S_ISREG
 
 from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
+from thresher.sources.discover import RawInput
 from thresher.storage import Store, is_remote
-
-log = logging.getLogger(__name__)
-
-# Input kinds by file suffix. Sidecars (<name>.json) describe inputs and are not inputs.
-INPUT_SUFFIXES: dict[str, str] = {
-    ".txt": "txt",
-    ".txt.gz": "txt.gz",
-    ".html": "html",
-    ".htm": "html",
-    ".html.gz": "html.gz",
-    ".htm.gz": "html.gz",
-    ".warc": "warc",
-    ".warc.gz": "warc.gz",
-}
-
-
-@dataclass(frozen=True)
-class RawInput:
-    """One input file, as discovered: where it is, what kind, and its sidecar metadata."""
-
-    source_path: str  # relative to RAW_DIR, with forward slashes
-    input_format: str
-    sidecar: dict = field(default_factory=dict)
-    refused: str | None = None  # why discovery will not read it (a link out of RAW_DIR)
-
 
 @dataclass(frozen=True)
 class RawBytes:
@@ -58,107 +30,6 @@ class RawBytes:
     raw_sha256: str  # of the bytes as stored: what an auditor re-hashes
     raw_bytes: int
     mtime: datetime | None  # None when the store does not say (fetched_at then stays unknown)
-
-
-def input_format(name: str) -> str | None:
-    """The input kind of a file name, or None if thresher does not read such files."""
-    lower = name.lower()
-    for suffix, kind in sorted(INPUT_SUFFIXES.items(), key=lambda kv: -len(kv[0])):
-        if lower.endswith(suffix):
-            return kind
-    return None
-
-
-def sidecar_path(path: Path) -> Path:
-    """``page.txt``, ``page.txt.gz`` and ``page.html`` all use the sidecar ``page.json``."""
-    name = path.name
-    lower = name.lower()
-    for suffix in sorted(INPUT_SUFFIXES, key=len, reverse=True):
-        if lower.endswith(suffix):
-            return path.with_name(name[: -len(suffix)] + ".json")
-    return path.with_name(path.stem + ".json")
-
-
-def read_sidecar(path: Path) -> dict:
-    """The sidecar's fields, or an empty dict when there is none or it is not a JSON object.
-
-    A broken sidecar must not cost the page: it is logged and ignored.
-    """
-    side = sidecar_path(path)
-    if not side.is_file():
-        return {}
-    try:
-        text = side.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable sidecar %s: %s", side, exc)
-        return {}
-    return _parse_sidecar(text, side)
-
-
-def _parse_sidecar(text: str | bytes, where: object) -> dict:
-    try:
-        data = json.loads(text)
-    except ValueError as exc:  # UnicodeDecodeError included
-        log.warning("ignoring unreadable sidecar %s: %s", where, exc)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
-    """Every readable input under ``raw_dir``, recursively, sorted by relative path.
-
-    Symbolic links are not followed out of ``raw_dir``: such a link is listed, so that it gets
-    a reject row, but never read; a crafted raw folder cannot make thresher archive arbitrary
-    files. ``raw_dir`` may be a URL (``s3://bucket/raw``): see :func:`_discover_remote`.
-    """
-    if is_remote(raw_dir):
-        return _discover_remote(Store(raw_dir))
-    root = Path(raw_dir).resolve()
-    found: list[RawInput] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        for name in sorted(filenames):
-            kind = input_format(name)
-            if kind is None:
-                continue
-            path = Path(dirpath) / name
-            rel = path.relative_to(root).as_posix()
-            refused = None
-            if path.is_symlink():
-                try:
-                    outside = not path.resolve().is_relative_to(root)
-                except (OSError, RuntimeError):  # a link loop: reading it will say so
-                    outside = False
-                if outside:
-                    log.warning("not following %s: symbolic link out of the raw folder", path)
-                    refused = "symbolic link pointing out of RAW_DIR (not followed)"
-            found.append(RawInput(rel, kind, {} if refused else read_sidecar(path), refused))
-    return sorted(found, key=lambda item: item.source_path)
-
-
-SIDECAR_BATCH = 256  # sidecars fetched concurrently per request batch on object storage
-
-
-def _discover_remote(store: Store) -> list[RawInput]:
-    """Inputs under an object-store prefix: one recursive listing (names only), then the
-    sidecars that exist, fetched concurrently a batch at a time. There are no symbolic links."""
-    keys = set()
-    for name in store.fs.find(store.root):
-        if name.startswith(store.root + "/"):
-            keys.add(name[len(store.root) + 1 :])
-    found = sorted((rel, kind) for rel in keys if (kind := input_format(PurePosixPath(rel).name)))
-    wanted = {rel: str(sidecar_path(PurePosixPath(rel))) for rel, _ in found}
-    present = sorted({side for side in wanted.values() if side in keys})
-    sidecars: dict[str, dict] = {}
-    for i in range(0, len(present), SIDECAR_BATCH):
-        batch = [store.path(side) for side in present[i : i + SIDECAR_BATCH]]
-        for path, data in store.fs.cat(batch, on_error="return").items():
-            rel = path[len(store.root) + 1 :]
-            if isinstance(data, Exception):
-                log.warning("ignoring unreadable sidecar %s: %s", store.url(rel), data)
-                continue
-            sidecars[rel] = _parse_sidecar(data, store.url(rel))
-    return [RawInput(rel, kind, sidecars.get(wanted[rel], {})) for rel, kind in found]
 
 
 def _read_remote(store: Store, item: RawInput, max_bytes: int) -> RawBytes | Reject:
@@ -304,7 +175,7 @@ def _warc_pages(path: Path | str, item: RawInput, max_bytes: int, max_records: i
 
 
 def _warc_units(path: Path | str, item: RawInput, max_bytes: int, max_records: int, fs=None) -> Iterator[Page | Failed]:
-    from thresher.warc import iter_records  # warcio only where WARC files are read
+    from thresher.sources.warc import iter_records  # warcio only where WARC files are read
 
     for rec in iter_records(path, max_bytes, max_records, fs):
         if isinstance(rec, tuple):

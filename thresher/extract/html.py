@@ -11,7 +11,7 @@ measurement on our fixture pages showed it failing:
   runs, and its text wins if it is much longer and contains the first one;
 * the text then goes through the same named rules as text dumps (teasers, "See more",
   captions, credits, end markers), each removal logged;
-* metadata comes from the page's tags (:mod:`thresher.htmlmeta`), read before extraction.
+* metadata comes from the page's tags (:mod:`thresher.extract.meta`), read before extraction.
 
 trafilatura's ``deduplicate`` option keeps a process-wide cache (output would depend on
 which pages ran before), so it is always off: dedup is thresher's own stage.
@@ -24,15 +24,15 @@ import re
 import lxml.html
 from lxml import etree
 
-from thresher.boilerplate import strip_boilerplate, word_count
+from thresher.rules import strip_boilerplate
 from thresher.config import Config
 from thresher.dates import parse_date
-from thresher.decode import decode_bytes
-from thresher.evaluate import overlap, shingles
-from thresher.htmlmeta import HtmlMeta, read_meta
+from thresher.sources.decode import decode_bytes
+from thresher.extract.meta import HtmlMeta, read_meta
+from thresher.extract.result import Extracted
 from thresher.language import detect_language
 from thresher.records import Reject
-from thresher.textdump import Extracted
+from thresher.text import containment, word_count
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +138,7 @@ def _trafilatura(tree: lxml.html.HtmlElement, url: str | None):
         include_comments=False,
         include_tables=True,
         deduplicate=False,
-        with_metadata=False,  # read from the tags by htmlmeta, at a fraction of the cost
+        with_metadata=False,  # read from the tags by extract.meta, at a fraction of the cost
         fast=True,
     )
 
@@ -168,12 +168,6 @@ def _readability(html: str) -> str:
     return "\n".join(blocks)
 
 
-def _contains(inner: str, outer: str) -> float:
-    """Share of ``inner``'s shingles found in ``outer``."""
-    common, total, _ = overlap(shingles(inner), shingles(outer))
-    return common / total if total else 1.0
-
-
 def extract_html(
     data: bytes, cfg: Config, url: str | None = None, http_charset: str | None = None
 ) -> tuple[Extracted, HtmlMeta] | Reject:
@@ -184,7 +178,7 @@ def extract_html(
     tree = parse_tree(decoded.text)
     if tree is None:
         return Reject("no_content", "no HTML document could be parsed from the text")
-    meta = read_meta(tree)  # first: the JSON-LD scripts go with the hidden elements
+    meta = read_meta(tree, cfg.patterns)  # first: the JSON-LD scripts go with the hidden elements
     remove_hidden(tree)
     prose = prose_words(tree)  # before trafilatura, which prunes the tree it is given
     doc = _trafilatura(tree, url)
@@ -192,11 +186,11 @@ def extract_html(
     extractor = TRAFILATURA
     if prose and (word_count(text) < FALLBACK_SHARE * prose or not text):
         alt = _readability(decoded.text)
-        if word_count(alt) > FALLBACK_GAIN * word_count(text) and _contains(text, alt) >= FALLBACK_CONTAINS:
+        if word_count(alt) > FALLBACK_GAIN * word_count(text) and containment(text, alt) >= FALLBACK_CONTAINS:
             log.debug("readability fallback: %d words instead of %d", word_count(alt), word_count(text))
             text, extractor = alt, READABILITY
     rules = tuple(r for r in cfg.rules if r not in DUMP_ONLY_RULES)
-    cleaned = strip_boilerplate(text, rules)
+    cleaned = strip_boilerplate(text, rules, cfg.patterns)
     n = word_count(cleaned.text)
     if n == 0 or n < cfg.min_words:
         return Reject("no_content", f"{n} words of article text found by {extractor}")

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import lxml.html
 
-from thresher.boilerplate import byline_names, person_names
+from thresher.patterns import Patterns
+from thresher.rules.predicates import byline_names, person_names
 
 
 @dataclass(frozen=True)
@@ -138,11 +139,11 @@ _BYLINE_XPATH = (
 )
 
 
-def _byline(tree: lxml.html.HtmlElement) -> list[str]:
+def _byline(tree: lxml.html.HtmlElement, p: Patterns) -> list[str]:
     """Names in the page's byline element, when no tag names the author."""
     found: list[str] = []
     for el in tree.xpath(_BYLINE_XPATH):
-        names = byline_names(el.text_content())
+        names = byline_names(el.text_content(), p)
         if names and len(" ".join(names).split()) <= 12:
             found.extend(n for n in names if n not in found)
         if len(found) >= MAX_AUTHORS:
@@ -150,7 +151,7 @@ def _byline(tree: lxml.html.HtmlElement) -> list[str]:
     return found[:MAX_AUTHORS]
 
 
-def read_meta(tree: lxml.html.HtmlElement) -> HtmlMeta:
+def read_meta(tree: lxml.html.HtmlElement, patterns: Patterns) -> HtmlMeta:
     """Metadata of a parsed page. Read before extraction: extractors prune the tree."""
     meta = _meta(tree)
     ld = _json_ld(tree)
@@ -160,7 +161,7 @@ def read_meta(tree: lxml.html.HtmlElement) -> HtmlMeta:
     authors = _names(meta.get("author")) or [n for o in ld[:1] for n in _names(o.get("author"))]
     if not authors and meta.get("article:author") and not meta["article:author"].startswith("http"):
         authors = _names(meta["article:author"])
-    authors = person_names(authors) if authors else _byline(tree)
+    authors = person_names(authors, patterns) if authors else _byline(tree, patterns)
     canonical = None
     for link in tree.iter("link"):
         if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):

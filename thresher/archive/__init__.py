@@ -1,0 +1,39 @@
+"""Archive: a run's staged rows in, a published, verifiable run out; and reading what is there.
+
+Comes in: each shard's tables (staged by :func:`stage_shard`) and the run's context. Goes out:
+Parquet datasets under OUT_DIR and one manifest per run, written last (:mod:`.commit`). Readers
+see only what manifests list (:mod:`.catalogue`); a new run reads what it must know of the
+archive from it (:mod:`.memory`).
+"""
+
+from __future__ import annotations
+
+from thresher.archive.catalogue import (
+    DATASETS,
+    INDEX,
+    RECORDS,
+    dataset_paths,
+    iter_dataset,
+    iter_run,
+    load_manifests,
+    published,
+    read_dataset,
+    read_file,
+)
+from thresher.archive.commit import AccountingError, deduplicate, publish, recover, stage_shard
+from thresher.archive.memory import (
+    archive_memory,
+    forget_memory,
+    known_doc_ids,
+    known_paragraph_counts,
+    known_snapshots,
+    memory_at,
+    published_runs,
+)
+
+__all__ = [
+    "DATASETS", "INDEX", "RECORDS", "AccountingError", "archive_memory", "dataset_paths", "deduplicate",
+    "forget_memory", "iter_dataset", "iter_run", "known_doc_ids", "known_paragraph_counts", "known_snapshots",
+    "load_manifests", "memory_at", "publish", "published", "published_runs", "read_dataset", "read_file",
+    "recover", "stage_shard",
+]

@@ -1,0 +1,122 @@
+"""The catalogue: what the archive holds, read through its run manifests.
+
+Layout under OUT_DIR::
+
+    articles/<run_id>-<shard>.parquet   canonical records      (ARTICLES_SCHEMA)
+    duplicates/<run_id>-<shard>.parquet pages that duplicate a canonical record (DUPLICATES_SCHEMA)
+    rejects/<run_id>-<shard>.parquet    inputs that failed     (REJECTS_SCHEMA)
+    snapshots/<run_id>-<shard>.parquet  raw bytes of every input, by content address
+    index/signatures/, index/paragraphs/  dedup memory of every canonical record and site paragraph
+    runs/<run_id>.json                  one manifest per published run
+    _staging/<run_id>/                  work in progress; never read as part of the archive
+
+A file that no manifest lists belongs to a run that never finished publishing: readers read
+only the files a manifest lists, which is what makes a run atomic. OUT_DIR is a local folder
+or an fsspec URL: every path goes through :class:`thresher.storage.Store`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pyarrow as pa
+
+from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
+from thresher.storage import Store
+
+RECORDS = ("articles", "duplicates", "rejects")  # every page is one row of one of these
+
+
+DATASETS = RECORDS + ("snapshots",)
+
+
+INDEX = {"signatures": SIGNATURES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA}  # under OUT_DIR/index/
+
+
+def published(out_dir: str | os.PathLike) -> dict[str, dict]:
+    """Every file of every published run (path relative to OUT_DIR -> its manifest entry).
+
+    A file that no manifest lists belongs to a run that never finished publishing: it is not
+    part of the archive, whatever folder it sits in. This is what makes a run atomic.
+    """
+    files: dict[str, dict] = {}
+    for manifest in load_manifests(out_dir):
+        for f in manifest["files"]:
+            files[f["path"]] = {**f, "run_id": manifest["run_id"]}
+    return files
+
+
+def dataset_paths(out_dir: str | os.PathLike, name: str) -> list[str]:
+    """Published files of one dataset, relative to OUT_DIR, in name order (run id, then shard)."""
+    return [p for p in sorted(published(out_dir)) if p.startswith(_folder(name))]
+
+
+def _folder(name: str) -> str:
+    """Where a dataset's files sit under OUT_DIR (the dedup index under ``index/``)."""
+    return ("index/" if name in INDEX else "") + name + "/"
+
+
+def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
+    """All published rows of a dataset as one table (empty, with the schema, if none)."""
+    return _read_files(out_dir, dataset_paths(out_dir, name), name, columns)
+
+
+def iter_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """All published rows of a dataset, one file (one shard) at a time: memory bounded by a
+    shard, not the archive."""
+    for path in dataset_paths(out_dir, name):
+        yield read_file(out_dir, path, name, columns)
+
+
+def read_file(out_dir: str | os.PathLike, path: str, name: str, columns: list[str] | None = None) -> pa.Table:
+    """One published file of a dataset (``path`` relative to OUT_DIR), read with its schema."""
+    return _read_files(out_dir, [path], name, columns)
+
+
+def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None) -> pa.Table:
+    """Files of one dataset (paths relative to OUT_DIR) as one table."""
+    schema = SCHEMAS.get(name) or INDEX[name]
+    if not files:
+        return schema.empty_table() if columns is None else schema.empty_table().select(columns)
+    store = Store(out_dir)
+    return pa.concat_tables(store.read_parquet(f, columns=columns, schema=schema) for f in files)
+
+
+def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+    """The rows one published run wrote into a dataset (its manifest lists the files), one
+    file (one shard) at a time: memory bounded by a shard, not a run."""
+    for f in manifest["files"]:
+        if f["path"].startswith(_folder(name)):
+            yield read_file(out_dir, f["path"], name, columns)
+
+
+_MANIFESTS: dict[str, list[dict]] = {}  # OUT_DIR -> its manifests, inside _manifests_read_once
+
+
+@contextmanager
+def _manifests_read_once(out_dir: str | os.PathLike) -> Iterator[None]:
+    """Within the block, :func:`load_manifests` of ``out_dir`` reads the manifests once. Only
+    for reads that belong together (nothing publishes in between); everywhere else, every call
+    reads them afresh, so ``verify`` always sees the manifests as they are on disk."""
+    key = str(out_dir)
+    if key in _MANIFESTS:  # nested
+        yield
+        return
+    _MANIFESTS[key] = load_manifests(out_dir)
+    try:
+        yield
+    finally:
+        del _MANIFESTS[key]
+
+
+def load_manifests(out_dir: str | os.PathLike) -> list[dict]:
+    """Published run manifests in the order they were published (by finish time: run ids start
+    with the second a run started, so two runs in one second would not sort by id)."""
+    if str(out_dir) in _MANIFESTS:
+        return _MANIFESTS[str(out_dir)]
+    out = Store(out_dir)
+    manifests = [json.loads(data.decode("utf-8")) for data in out.read_all(out.files("runs", ".json"))]
+    return sorted(manifests, key=lambda m: (m.get("finished_at") or "", m["run_id"]))

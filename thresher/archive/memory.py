@@ -1,0 +1,80 @@
+"""The archive's memory: what a new run must know of what is already archived.
+
+Doc ids to skip, paragraph counts per site (template paragraphs) and the raw snapshots already
+stored, read from the published datasets; loaded once per worker process and run.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from thresher.archive.catalogue import RECORDS, _manifests_read_once, read_dataset
+from thresher.storage import Store
+
+def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
+    """Every doc_id already archived, in any dataset: the inputs a new run can skip."""
+    ids: set[str] = set()
+    for name in RECORDS:
+        ids.update(read_dataset(out_dir, name, ["doc_id"]).column("doc_id").to_pylist())
+    return frozenset(ids)
+
+
+Memory = tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]
+
+
+def archive_memory(out_dir: str | os.PathLike) -> Memory:
+    """What a new run needs to know of the archive: doc_ids to skip, per-site paragraph
+    counts, and the raw snapshots already stored. Five datasets are read with the manifests
+    loaded once (on object storage, one GET per published run instead of five)."""
+    with _manifests_read_once(out_dir):
+        return known_doc_ids(out_dir), known_paragraph_counts(out_dir), known_snapshots(out_dir)
+
+
+def published_runs(out_dir: str | os.PathLike) -> tuple[str, ...]:
+    """The manifests of the published runs, by name: a listing, no reads. Published files
+    never change, so the archive's memory is a function of this tuple alone."""
+    return tuple(Store(out_dir).files("runs", ".json"))
+
+
+@functools.lru_cache(maxsize=1)
+def _memory_of(out_dir: str, runs: tuple[str, ...]) -> Memory:
+    return archive_memory(out_dir) if runs else (frozenset(), {}, frozenset())
+
+
+def forget_memory() -> None:
+    """Drop this process's cached archive memory (see :func:`memory_at`)."""
+    _memory_of.cache_clear()
+
+
+def memory_at(out_dir: str | os.PathLike, runs: tuple[str, ...]) -> Memory:
+    """The archive's memory as of the published ``runs`` (see :func:`published_runs`), loaded
+    once per process and run.
+
+    Shard tasks get the runs, not the memory: on a large archive the memory is millions of ids
+    and paragraph counts, which the orchestrator would otherwise pickle into every task (and
+    Prefect walk through, item by item, looking for futures). Each worker process reads it
+    from OUT_DIR on its first shard instead, and keeps it for the next. A run whose archive
+    has changed since it started (a second writer, which thresher does not support) fails
+    here instead of skipping by the wrong memory.
+    """
+    now = published_runs(out_dir)
+    if now != tuple(runs):
+        raise RuntimeError(f"{out_dir}: runs were published while this run was working "
+                           f"({len(runs)} at its start, {len(now)} now); one writer at a time")
+    return _memory_of(str(out_dir), tuple(runs))
+
+
+def known_snapshots(out_dir: str | os.PathLike) -> frozenset[str]:
+    """sha256 of every raw snapshot already stored: bytes seen before are not stored again."""
+    return frozenset(read_dataset(out_dir, "snapshots", ["raw_sha256"]).column("raw_sha256").to_pylist())
+
+
+def known_paragraph_counts(out_dir: str | os.PathLike) -> dict[tuple[str, int], int]:
+    """Pages per (site, paragraph hash) over all published runs: memory for repeated paragraphs."""
+    table = read_dataset(out_dir, "paragraphs")
+    if table.num_rows == 0:
+        return {}
+    summed = table.group_by(["site", "paragraph_hash"]).aggregate([("pages", "sum")])
+    return dict(zip(zip(summed.column("site").to_pylist(), summed.column("paragraph_hash").to_pylist()),
+                    summed.column("pages_sum").to_pylist()))

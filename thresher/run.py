@@ -1,0 +1,133 @@
+"""The run sequence, written once: begin, run each shard, finish.
+
+Both ways of running thresher use it: :func:`archive_serial` (one process, or a process pool's
+``map``: for library users, tests and benchmarks) and the Prefect flow ``flows/archive.py``,
+which makes each step a task and runs the shards in parallel or on a cluster. Steps:
+
+1. :func:`begin_run`: a new run context (a bad config fails here, before any work), what
+   interrupted runs left cleared, inputs discovered and cut into shards;
+2. :func:`run_shard` per shard, anywhere (it reads the archive's memory itself): clean, stage;
+   a shard that keeps crashing becomes :func:`shard_failed`, its inputs ``internal_error``
+   rejects, so the run can still publish with nothing lost or hidden;
+3. :func:`finish_run`: dedup against the archive, publish (manifest last);
+4. :func:`report_run`: the run's report, which must not make a published run look failed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from thresher import archive, clean, report, sources
+from thresher.config import Config
+from thresher.provenance import RunContext, new_run
+from thresher.sources import RawInput
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """One shard's work, self-contained so it can be pickled to a worker or a cluster:
+    ``runs`` names the published runs the archive's memory is read from (see
+    :func:`thresher.archive.memory_at`), not the memory itself, which can be huge."""
+
+    raw_dir: str
+    out_dir: str
+    items: list[RawInput]
+    ctx: RunContext
+    index: int
+    runs: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A begun run: its context, what recovery cleared, and its shards."""
+
+    raw_dir: str
+    out_dir: str
+    ctx: RunContext
+    files: int
+    jobs: list[ShardJob]
+    recovered: list[str]
+
+
+def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Config,
+              flow_run_id: str | None = None) -> RunPlan:
+    """Start a run: context first (it validates the config), then recovery, discovery, shards."""
+    ctx = new_run(config, flow_run_id)
+    raw, out = str(raw_dir), str(out_dir)
+    recovered = archive.recover(out)
+    if recovered:
+        log.warning("cleared what an interrupted run left: %s", recovered)
+    items = sources.discover(raw)
+    runs = archive.published_runs(out)
+    batches = sources.shard(items, config.shard_size)
+    jobs = [ShardJob(raw, out, batch, ctx, i, runs) for i, batch in enumerate(batches)]
+    log.info("run %s: %d inputs in %d shards", ctx.run_id, len(items), len(jobs))
+    return RunPlan(raw, out, ctx, len(items), jobs, recovered)
+
+
+def run_shard(job: ShardJob) -> dict:
+    """Clean and stage one shard; its summary for the manifest. Top-level, so that process
+    pools can pickle it; the archive's memory is read here, once per process and run."""
+    known, paragraphs, snapshots = archive.memory_at(job.out_dir, job.runs)
+    result = clean.clean_shard(job.raw_dir, job.items, job.ctx, known, paragraphs, snapshots)
+    return archive.stage_shard(job.out_dir, job.ctx.run_id, result.summary(job.index), result.tables())
+
+
+def shard_failed(job: ShardJob, error: str) -> dict:
+    """The summary of a shard that kept crashing (a bug, after retries): every input in it is
+    an ``internal_error`` reject, and the traceback goes into the manifest."""
+    log.error("shard %d failed; its %d inputs are rejected: %s", job.index, len(job.items),
+              error.strip().splitlines()[-1] if error.strip() else "no traceback")
+    result = clean.crashed_shard(job.items, job.ctx, error)
+    return archive.stage_shard(job.out_dir, job.ctx.run_id, result.summary(job.index), result.tables())
+
+
+def finish_run(plan: RunPlan, shards: list[dict]) -> dict:
+    """Dedup the run against the archive and publish it; return the manifest."""
+    archive.forget_memory()  # this process's copy, if shards ran here: not kept past the run
+    log.info("dedup: %s", archive.deduplicate(plan.out_dir, plan.ctx.run_id))
+    finished = datetime.now(timezone.utc).isoformat()
+    shards = sorted(shards, key=lambda s: s["shard"])
+    manifest = archive.publish(plan.out_dir, plan.ctx, plan.raw_dir, plan.files, shards, finished, plan.recovered)
+    log.info("run %s published: %s, %s", plan.ctx.run_id, manifest["inputs"], manifest["counts"])
+    return manifest
+
+
+def report_run(out_dir: str, run_id: str) -> tuple[str, dict] | None:
+    """Write the run's report; None when it fails: the run is published, and ``thresher
+    report`` can write it again."""
+    try:
+        path, data = report.write_report(out_dir, run_id)
+    except Exception:
+        log.exception("the run is published, but its report could not be written; `thresher report` retries it")
+        return None
+    return str(path), data
+
+
+def _shard_or_rejects(job: ShardJob) -> dict:
+    try:
+        return run_shard(job)
+    except Exception:
+        return shard_failed(job, traceback.format_exc())
+
+
+def archive_serial(
+    raw_dir: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    config: Config | None = None,
+    mapper: Callable[[Callable[[ShardJob], dict], Iterable[ShardJob]], Iterable[dict]] = map,
+) -> dict:
+    """Archive every new page of ``raw_dir`` into ``out_dir`` without Prefect; return the run
+    manifest. ``mapper`` lets a caller run the shards elsewhere (a process pool's ``map``)."""
+    plan = begin_run(raw_dir, out_dir, config or Config())
+    shards = list(mapper(_shard_or_rejects, plan.jobs))
+    manifest = finish_run(plan, shards)
+    report_run(plan.out_dir, plan.ctx.run_id)
+    return manifest

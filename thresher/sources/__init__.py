@@ -1,0 +1,16 @@
+"""Sources: raw inputs in, pages out.
+
+Comes in: RAW_DIR (a folder or an object-store URL). Goes out: :class:`RawInput` per input file
+(:func:`discover`), then per input the :class:`Page` units to extract, or :class:`Failed` units
+with a reject reason (:func:`read_pages`); bytes are decoded to text by :mod:`.decode`, WARC
+files are streamed by :mod:`.warc`, and inputs are grouped into shards by :mod:`.shards`.
+"""
+
+from __future__ import annotations
+
+from thresher.sources.discover import RawInput, discover, input_format, read_sidecar, sidecar_path
+from thresher.sources.read import Failed, Page, RawBytes, content_bytes, read_input, read_pages
+from thresher.sources.shards import shard
+
+__all__ = ["Failed", "Page", "RawBytes", "RawInput", "content_bytes", "discover", "input_format", "read_input",
+           "read_pages", "read_sidecar", "shard", "sidecar_path"]
