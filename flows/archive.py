@@ -88,7 +88,10 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
     threads would share one core through the GIL) behind thread task runs (:mod:`flows.shardpool`),
     or an existing Dask cluster."""
     if dask_address:
-        from prefect_dask import DaskTaskRunner
+        try:
+            from prefect_dask import DaskTaskRunner
+        except ImportError as exc:
+            raise SystemExit(f"--dask-address needs the dask extra: pip install 'thresher[dask]' ({exc})") from exc
 
         return DaskTaskRunner(address=dask_address)
     return ShardPool(workers)  # None: one process per core

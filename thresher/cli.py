@@ -238,7 +238,11 @@ def search(
     """
     from rich.text import Text
 
-    from thresher.search import search as run_search
+    try:
+        from thresher.search import search as run_search
+    except ImportError as exc:  # tantivy is the [search] extra
+        console.print(f"[red]search needs the search extra: pip install 'thresher[search]' ({exc})[/red]")
+        raise typer.Exit(2)
 
     try:
         hits = run_search(out_dir, query, limit=limit, site=site, since=since, until=until)
