@@ -64,12 +64,16 @@ bench-dedup: $(BENCH_STAMP)  ## dedup quality, docs/s and peak memory at 10k, 10
 bench-incremental: $(BENCH_STAMP)  ## 1,000 pages archived, re-run unchanged, then 10 pages added
 	$(BIN)/python bench/incremental.py 1000
 
+# Every lock is resolved with the current locks as constraints, so adding a dependency changes no
+# other version; to upgrade, delete a line from the locks (or the lock files) first.
 lock:  ## re-resolve pyproject's dependencies into the three locks (runtime, dev, bench)
-	$(MAKE) --no-print-directory LOCK_EXTRA= LOCK_FILE=requirements.txt LOCK_CONSTRAINT= _lock
-	$(MAKE) --no-print-directory LOCK_EXTRA=[dev] LOCK_FILE=requirements-dev.txt LOCK_CONSTRAINT="-c requirements.txt" _lock
-	$(MAKE) --no-print-directory LOCK_EXTRA=[bench] LOCK_FILE=requirements-bench.txt LOCK_CONSTRAINT="-c requirements.txt" _lock
+	$(MAKE) --no-print-directory LOCK_EXTRA= LOCK_FILE=requirements.txt _lock
+	$(MAKE) --no-print-directory LOCK_EXTRA=[dev] LOCK_FILE=requirements-dev.txt _lock
+	$(MAKE) --no-print-directory LOCK_EXTRA=[bench] LOCK_FILE=requirements-bench.txt _lock
 
-# One lock: a clean venv, the project with LOCK_EXTRA (runtime versions held by LOCK_CONSTRAINT),
+LOCK_CONSTRAINT = $(foreach f,requirements.txt $(LOCK_FILE),$(if $(wildcard $(f)),-c $(f)))
+
+# One lock: a clean venv, the project with LOCK_EXTRA (versions held by the current locks),
 # everything frozen but the project itself.
 _lock:
 	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
