@@ -27,6 +27,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from flows import prefect_private
+
 
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
@@ -46,7 +48,7 @@ class TemporaryServer:
         # Prefect's default (20 s) counts only its sleeps between health checks; start-up on a
         # busy 2-core machine has taken longer than 20 s of wall time, so allow a minute at least.
         self.timeout = max(float(os.environ.get("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", 20)), 60)
-        self.env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT__SERVER_EPHEMERAL": "1", "PREFECT__SERVER_FINAL": "1"}
+        self.env = {**os.environ, **prefect_private.SERVER_ENV}
         spec = importlib.util.find_spec("prefect")
         assert spec is not None and spec.origin is not None, "prefect is not installed"
         self.app_dir = str(Path(spec.origin).resolve().parent.parent)
@@ -62,7 +64,7 @@ class TemporaryServer:
         self.port = _free_port()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "--app-dir", self.app_dir, "--factory",
-             "prefect.server.api.server:create_app", "--host", "127.0.0.1", "--port", str(self.port),
+             prefect_private.SERVER_APP, "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "error", "--lifespan", "on"],
             env=self.env,
         )
@@ -141,8 +143,6 @@ def keep_if_needed(server: TemporaryServer | None) -> TemporaryServer | None:
 
 def use(server: TemporaryServer) -> None:
     """Wait for ``server`` and point this process (every thread) and its workers at it."""
-    from prefect.context import refresh_global_settings_context
-
     server.wait_ready()
     os.environ["PREFECT_API_URL"] = server.api_url  # again: a port taken meanwhile means a new one
-    refresh_global_settings_context()
+    prefect_private.refresh_settings()

@@ -34,10 +34,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from prefect.context import FlowRunContext
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.forkserver import start_fork_server
+from flows.prefect_private import current_task_runner
 from flows.worker import setup as _worker_setup, with_logs as _with_logs
 
 
@@ -106,8 +106,7 @@ class ShardPool(ThreadPoolTaskRunner):
 def compute(fn: Callable[[Any], Any], arg: Any) -> Any:
     """``fn(arg)`` on the flow's :class:`ShardPool` when the calling task run is one of its
     threads, else here (a Dask worker, a test on another task runner)."""
-    context = FlowRunContext.get()
-    runner = context.task_runner if context else None
+    runner = current_task_runner()
     if isinstance(runner, ShardPool) and runner.running_here:
         return runner.compute(fn, arg)
     return fn(arg)
