@@ -4,7 +4,7 @@ Without ``PREFECT_API_URL``, Prefect starts a temporary local server the first t
 needs its API: after the command has imported the flow (and, in this process, the whole server
 application, only to find the class that launches it), and before the first task can run.
 Measured on 2 cores, the server's own start (importing its application, about 4 s of CPU) is
-the largest part of Prefect's share of a short run (see the README's Throughput section).
+the largest part of Prefect's share of a short run (see docs/benchmarks.md).
 ``thresher run`` instead launches the same server, the same way (``uvicorn`` on
 ``prefect.server.api.server:create_app``, UI off, marked ephemeral, as Prefect 3.8.8's
 ``SubprocessASGIServer`` does), before it imports Prefect at all: :func:`launch_early` needs

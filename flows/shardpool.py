@@ -6,7 +6,7 @@ Prefect's side of a task run (a new API client, its state changes, event and log
 through a queue to the flow process), and every worker imports Prefect. Measured at 10,000
 pages on 2 cores with a running Prefect server (medians of four paired runs), that put the flow
 13 s behind the same shards on a plain process pool; with this runner it was 5 s behind, and
-after later cuts about 2.6 s, nearly all of it Prefect's fixed cost per run (README, Throughput).
+after later cuts about 2.6 s, nearly all of it Prefect's fixed cost per run (docs/benchmarks.md).
 
 So the split is by what each part needs. The task runs, which only talk to the Prefect API,
 are threads of the flow process (Prefect's :class:`~prefect.task_runners.ThreadPoolTaskRunner`:

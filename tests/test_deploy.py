@@ -1,4 +1,4 @@
-"""prefect.yaml against a real `prefect server start`, as the README's recipe runs it.
+"""prefect.yaml against a real `prefect server start`, as the recipe in docs/operations.md runs it.
 
 One test, end to end: a server on a free port with its own PREFECT_HOME, the `thresher` work
 pool, `prefect deploy --all` and `prefect deployment ls` from the repository, both deployments

@@ -313,14 +313,14 @@ def rules() -> None:
 
 @app.command()
 def schema() -> None:
-    """Print the column tables of every dataset, as Markdown (the README's tables come from here).
+    """Print the column tables of every dataset, as Markdown (docs/datasets.md's tables come from here).
 
     Example: thresher schema
     """
     from thresher.records import SCHEMAS, schema_markdown
 
     for name in SCHEMAS:
-        sys.stdout.write(f"### `{name}/`\n\n{schema_markdown(name)}\n\n")
+        sys.stdout.write(f"## `{name}/`\n\n{schema_markdown(name)}\n\n")
 
 
 @app.command()

@@ -2,7 +2,7 @@
 
 Each output dataset has one pyarrow schema here, and every field carries a description in
 its metadata. The writer uses these schemas, ``verify`` checks files against them, and a test
-checks that the README's column tables say the same thing. Identifiers are derived from
+checks that docs/datasets.md's column tables say the same thing. Identifiers are derived from
 content and location only, so two runs over the same input give the same ids.
 """
 
@@ -177,7 +177,7 @@ def _type_name(field: pa.Field) -> str:
 
 
 def schema_markdown(name: str) -> str:
-    """The README table of one dataset, generated from its schema (the README must match)."""
+    """The docs/datasets.md table of one dataset, generated from its schema (the page must match)."""
     rows = ["| column | type | description |", "|---|---|---|"]
     for f in SCHEMAS[name]:
         kind = _type_name(f) + ("" if f.nullable else ", not null")
