@@ -11,7 +11,6 @@ is gone.
 
 from __future__ import annotations
 
-import gzip
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,8 @@ from thresher.config import Config
 from thresher.dedup.templates import REPEAT_RULE
 from thresher.provenance import config_sha256
 from thresher.records import Reject, sha256_hex
-from thresher.sources import Page, RawInput
+from thresher.sources import Page, RawBytes, RawInput, content_bytes
+from thresher.sources.decode import declared_charset
 from thresher.storage import Store
 
 
@@ -38,26 +38,27 @@ class Report:
         return not self.errors
 
 
-def _page_from_snapshot(record: dict, snap: dict) -> Page:
-    """The page as the pipeline saw it, rebuilt from the raw snapshot alone."""
+def _page_from_snapshot(record: dict, snap: dict, cfg: Config) -> Page | None:
+    """The page as the pipeline saw it, rebuilt from the raw snapshot alone, with the readers'
+    own decompression and charset parsing; None when the snapshot no longer reads."""
     fmt = record["input_format"]
     content = snap["content"]
-    data = gzip.decompress(content) if fmt in {"txt.gz", "html.gz"} else content
-    charset = None
-    for part in (snap.get("content_type") or "").split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip("\"'")
+    item = RawInput(record["source_path"], fmt)
+    # a WARC record's snapshot is its payload, already out of the (gzipped) WARC file
+    data = content if fmt.startswith("warc") else content_bytes(item, RawBytes(content, record["raw_sha256"], len(content), None), cfg.max_bytes)
+    if isinstance(data, Reject):
+        return None
     kind = "html" if fmt.startswith(("html", "warc")) else "text"
-    return Page(RawInput(record["source_path"], fmt), data, record["raw_sha256"], len(content), kind,
-                url=record.get("source_url"), http_charset=charset, offset=record.get("source_offset"))
+    return Page(item, data, record["raw_sha256"], len(content), kind, url=record.get("source_url"),
+                http_charset=declared_charset(snap.get("content_type")), offset=record.get("source_offset"))
 
 
 def rederive_text(record: dict, snap: dict, cfg: Config) -> str | None:
     """The record's text, computed again from its raw bytes; None if it no longer extracts."""
     from thresher.extract import extract_page  # the extractors load only when texts are re-derived
 
-    outcome = extract_page(_page_from_snapshot(record, snap), cfg)
+    page = _page_from_snapshot(record, snap, cfg)
+    outcome = Reject("truncated_archive", "snapshot does not decompress") if page is None else extract_page(page, cfg)
     if isinstance(outcome, Reject):
         return None
     text = outcome[0].text

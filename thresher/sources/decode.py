@@ -28,6 +28,15 @@ _MAX_CONTROL_RATIO = 0.01
 _CONTROL = bytes(b for b in range(32) if b not in (9, 10, 12, 13))
 
 
+def declared_charset(content_type: str | None) -> str | None:
+    """The ``charset`` parameter of an HTTP Content-Type (``text/html; charset=ISO-8859-1``)."""
+    for part in (content_type or "").split(";")[1:]:
+        key, _, value = part.partition("=")
+        if key.strip().lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
 @dataclass(frozen=True)
 class Decoded:
     """Text with the encoding that produced it (a Python codec name)."""

@@ -21,6 +21,7 @@ from warcio.exceptions import ArchiveLoadFailed
 
 from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
+from thresher.sources.decode import declared_charset
 from thresher.storage import READ_BLOCK
 
 log = logging.getLogger(__name__)
@@ -28,14 +29,6 @@ log = logging.getLogger(__name__)
 PAGE_RECORD_TYPES = {"response", "resource"}
 TRAILER_BYTES = 4  # the CRLF CRLF that closes the last record of an uncompressed WARC
 HTML_TYPES = ("text/html", "application/xhtml+xml")
-
-
-def _charset(content_type: str) -> str | None:
-    for part in content_type.split(";")[1:]:
-        key, _, value = part.partition("=")
-        if key.strip().lower() == "charset" and value.strip():
-            return value.strip().strip("\"'")
-    return None
 
 
 def _is_html(content_type: str, payload: bytes) -> bool:
@@ -57,7 +50,7 @@ class WarcRecord:
         self.url = url
         self.date = date
         self.content_type = content_type
-        self.charset = _charset(content_type)
+        self.charset = declared_charset(content_type)
         self.payload = payload
         self.sha256 = sha256_hex(payload)
 
