@@ -18,7 +18,7 @@ from prefect.futures import as_completed
 from prefect.runtime import flow_run
 from prefect.utilities.annotations import quote
 
-from thresher import progress, report, run
+from thresher import archive, progress, report, run
 from thresher.config import Config
 from thresher.run import RunPlan, ShardJob
 
@@ -75,6 +75,8 @@ def clean_all_shards(plan: RunPlan) -> list[dict]:
         job = futures[future]
         try:
             shards.append(future.result())
+        except archive.StorageError:  # OUT_DIR cannot be written: the run fails, nothing is published
+            raise
         except Exception:  # the task's own exception, re-raised by Prefect after its retries
             shards.append(run.shard_failed(job, traceback.format_exc()))
         done += len(job.items)
@@ -102,8 +104,11 @@ def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int
     """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
     logger = get_run_logger()
     plan = begin(raw_dir, out_dir, shard_size, str(flow_run.id) if flow_run.id else None)
-    shards = clean_all_shards(plan)
-    manifest = finish(quote(plan), quote(shards))
+    try:  # begin took the archive's lock: whatever happens, it is released
+        shards = clean_all_shards(plan)
+        manifest = finish(quote(plan), quote(shards))
+    finally:
+        run.end_run(plan)
     reported = write_report(plan.out_dir, plan.ctx.run_id)
     if reported is not None:
         logger.info("report: %s", reported[0])

@@ -21,8 +21,8 @@ STAGES = [
     {"provenance"},
     {"archive"},
     {"clean", "report"},
-    {"run"},
-    {"cli", "audit", "search", "export"},
+    {"run", "preflight"},
+    {"cli", "cli_run", "audit", "search", "export"},
 ]
 MAX_LINES = 400
 

@@ -63,12 +63,13 @@ def test_warc_html_records_become_articles_with_provenance(tmp_path, gz):
 def test_record_offset_points_at_the_record(tmp_path):
     from warcio.archiveiterator import ArchiveIterator
 
-    write_warc(tmp_path / "c.warc.gz")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    write_warc(raw / "c.warc.gz")
     run_out = tmp_path / "out"
-    raw = tmp_path
     run(raw, run_out)
     art = archive.read_dataset(run_out, "articles").to_pylist()[1]
-    with open(tmp_path / "c.warc.gz", "rb") as fh:
+    with open(raw / "c.warc.gz", "rb") as fh:
         fh.seek(art["source_offset"])
         record = next(iter(ArchiveIterator(fh)))
         assert record.rec_headers.get_header("WARC-Record-ID") == art["warc_record_id"]
@@ -87,8 +88,9 @@ def test_truncated_warc_keeps_the_records_before_the_break(tmp_path):
 
 
 def test_not_a_warc_is_rejected_not_fatal(tmp_path):
-    (tmp_path / "junk.warc").write_bytes(b"this is not a warc file at all\n" * 10)
-    manifest = run(tmp_path, tmp_path / "out")
+    (tmp_path / "raw").mkdir()
+    (tmp_path / "raw" / "junk.warc").write_bytes(b"this is not a warc file at all\n" * 10)
+    manifest = run(tmp_path / "raw", tmp_path / "out")
     rejects = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
     assert manifest["counts"] == {"articles": 0, "duplicates": 0, "rejects": 1} and rejects[0]["reason"] == "malformed_warc"
 
@@ -103,9 +105,11 @@ def test_second_run_skips_archived_records(tmp_path):
 
 
 def test_html_files_and_gzip_are_discovered(tmp_path):
-    shutil.copy(FIXTURES / "html" / "a_wire_share_bars.html", tmp_path / "a.html")
-    (tmp_path / "b.htm.gz").write_bytes(gzip.compress((FIXTURES / "html" / "b_amp_story.html").read_bytes()))
-    manifest = run(tmp_path, tmp_path / "out")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(FIXTURES / "html" / "a_wire_share_bars.html", raw / "a.html")
+    (raw / "b.htm.gz").write_bytes(gzip.compress((FIXTURES / "html" / "b_amp_story.html").read_bytes()))
+    manifest = run(raw, tmp_path / "out")
     arts = archive.read_dataset(tmp_path / "out", "articles").to_pylist()
     assert manifest["counts"]["articles"] == 2
     assert {a["input_format"] for a in arts} == {"html", "html.gz"}

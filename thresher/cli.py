@@ -56,9 +56,11 @@ def _version(value: bool) -> None:
 def main(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version and exit."),
 ) -> None:
-    """Exit codes: 0 success; 1 a check failed (verify), nothing new became an article (run),
-    anything was rejected (run --strict), no match (search), no such record or run (audit,
-    report); 2 bad usage."""
+    """Exit codes: 0 success; 1 a check failed (verify), nothing new became an article or the
+    run failed writing OUT_DIR (run), anything was rejected (run --strict), no match (search),
+    no such record or run (audit, report); 2 bad usage (run: also folders that cannot be used
+    together, an unwritable or full OUT_DIR, an empty RAW_DIR); 75 another run is writing the
+    archive (run; try again later)."""
 
 
 @app.command()
@@ -86,12 +88,13 @@ def run(
     Example: thresher run s3://news/raw s3://news/clean
     Example: thresher run raw clean --dask-address tcp://127.0.0.1:8786
     """
-    from flows import launch  # first: it starts the workers' fork server and Prefect's server
+    from thresher.cli_run import checked_locations, guarded
+
+    raw_dir, out_dir = checked_locations(raw_dir, out_dir)  # an operator's error costs nothing
+    from flows import launch  # then: it starts the workers' fork server and Prefect's server
 
     early = launch.prepare(dask_address)
-    raw_dir = _location(raw_dir, "'RAW_DIR'")
-    out_dir = _location(out_dir, "'OUT_DIR'", must_exist=False)
-    manifest = launch.run_archive(early, raw_dir, out_dir, shard_size, workers, dask_address, sys.stderr)
+    manifest = guarded(lambda: launch.run_archive(early, raw_dir, out_dir, shard_size, workers, dask_address, sys.stderr))
     failed = _run_failed(manifest, strict)
     if as_json:
         sys.stdout.write(json.dumps(manifest, indent=2) + "\n")

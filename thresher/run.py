@@ -4,13 +4,17 @@ Both ways of running thresher use it: :func:`archive_serial` (one process, or a 
 ``map``: for library users, tests and benchmarks) and the Prefect flow ``flows/archive.py``,
 which makes each step a task and runs the shards in parallel or on a cluster. Steps:
 
-1. :func:`begin_run`: a new run context (a bad config fails here, before any work), what
-   interrupted runs left cleared, inputs discovered and cut into shards;
+1. :func:`begin_run`: a new run context (a bad config fails here, before any work), the
+   folders checked (:mod:`thresher.preflight`), the archive's lock taken (one writer at a
+   time), what interrupted runs left cleared, inputs discovered and cut into shards;
 2. :func:`run_shard` per shard, anywhere (it reads the archive's memory itself): clean, stage;
    a shard that keeps crashing becomes :func:`shard_failed`, its inputs ``internal_error``
    rejects, so the run can still publish with nothing lost or hidden;
-3. :func:`finish_run`: dedup against the archive, publish (manifest last);
+3. :func:`finish_run`: dedup against the archive, publish (manifest last), lock released;
 4. :func:`report_run`: the run's report, which must not make a published run look failed.
+
+A run that fails anywhere after :func:`begin_run` ends with :func:`end_run`: its lock is
+released and its staging removed, so it leaves nothing behind but its log.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from thresher import archive, clean, report, sources
+from thresher import archive, clean, preflight, report, sources
+from thresher.archive.lock import Lock
 from thresher.config import Config
 from thresher.provenance import RunContext, new_run
 from thresher.sources import RawInput
@@ -46,7 +51,8 @@ class ShardJob:
 
 @dataclass(frozen=True)
 class RunPlan:
-    """A begun run: its context, what recovery cleared, and its shards."""
+    """A begun run: its context, what recovery cleared, its shards, and the archive's lock it
+    holds (in this process: a plan is not sent to workers, its jobs are)."""
 
     raw_dir: str
     out_dir: str
@@ -54,22 +60,38 @@ class RunPlan:
     files: int
     jobs: list[ShardJob]
     recovered: list[str]
+    lock: Lock | None = None
 
 
 def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Config,
               flow_run_id: str | None = None) -> RunPlan:
-    """Start a run: context first (it validates the config), then recovery, discovery, shards."""
+    """Start a run: context first (it validates the config), the folders checked, the archive's
+    lock taken, then recovery, discovery, shards. Raises :class:`~thresher.preflight.UsageError`
+    for an operator's error and :class:`~thresher.archive.ArchiveBusy` when another run writes
+    OUT_DIR, both before any work."""
     ctx = new_run(config, flow_run_id)
     raw, out = str(raw_dir), str(out_dir)
-    recovered = archive.recover(out)
-    if recovered:
-        log.warning("cleared what an interrupted run left: %s", recovered)
-    items = sources.discover(raw)
-    runs = archive.published_runs(out)
+    preflight.check_locations(raw, out)
+    try:
+        lock = archive.acquire(out, ctx.run_id)
+    except OSError as exc:
+        raise preflight.UsageError(f"OUT_DIR {out} cannot be written: {exc.strerror or exc}") from exc
+    try:
+        preflight.check_room(out)
+        recovered = archive.recover(out)
+        if recovered:
+            log.warning("cleared what an interrupted run left: %s", recovered)
+        items = sources.discover(raw)
+        if not items:
+            raise preflight.UsageError(preflight.empty_message(raw))
+        runs = archive.published_runs(out)
+    except BaseException:
+        lock.release()
+        raise
     batches = sources.shard(items, config.shard_size)
     jobs = [ShardJob(raw, out, batch, ctx, i, runs) for i, batch in enumerate(batches)]
     log.info("run %s: %d inputs in %d shards", ctx.run_id, len(items), len(jobs))
-    return RunPlan(raw, out, ctx, len(items), jobs, recovered)
+    return RunPlan(raw, out, ctx, len(items), jobs, recovered, lock)
 
 
 def run_shard(job: ShardJob) -> dict:
@@ -90,14 +112,29 @@ def shard_failed(job: ShardJob, error: str) -> dict:
 
 
 def finish_run(plan: RunPlan, shards: list[dict]) -> dict:
-    """Dedup the run against the archive and publish it; return the manifest."""
+    """Dedup the run against the archive and publish it; return the manifest. The lock is
+    checked just before the manifest is written and released once it is."""
     archive.forget_memory()  # this process's copy, if shards ran here: not kept past the run
-    log.info("dedup: %s", archive.deduplicate(plan.out_dir, plan.ctx.run_id))
+    log.info("dedup: %s", archive.deduplicate(plan.out_dir, plan.ctx.run_id, shards))
     finished = datetime.now(timezone.utc).isoformat()
     shards = sorted(shards, key=lambda s: s["shard"])
-    manifest = archive.publish(plan.out_dir, plan.ctx, plan.raw_dir, plan.files, shards, finished, plan.recovered)
+    manifest = archive.publish(plan.out_dir, plan.ctx, plan.raw_dir, plan.files, shards, finished, plan.recovered,
+                               commit_check=plan.lock.check if plan.lock else None)
+    if plan.lock:
+        plan.lock.release()
     log.info("run %s published: %s, %s", plan.ctx.run_id, manifest["inputs"], manifest["counts"])
     return manifest
+
+
+def end_run(plan: RunPlan) -> None:
+    """After a run, published or failed: its lock released (if :func:`finish_run` has not) and,
+    unless it published, its staging removed. Safe to call twice."""
+    if plan.lock is None or plan.lock.released:
+        return
+    try:
+        archive.discard(plan.out_dir, plan.ctx.run_id)
+    finally:
+        plan.lock.release()
 
 
 def report_run(out_dir: str, run_id: str) -> tuple[str, dict] | None:
@@ -114,6 +151,8 @@ def report_run(out_dir: str, run_id: str) -> tuple[str, dict] | None:
 def _shard_or_rejects(job: ShardJob) -> dict:
     try:
         return run_shard(job)
+    except archive.StorageError:  # OUT_DIR cannot be written: the run fails, nothing is rejected
+        raise
     except Exception:
         return shard_failed(job, traceback.format_exc())
 
@@ -127,7 +166,10 @@ def archive_serial(
     """Archive every new page of ``raw_dir`` into ``out_dir`` without Prefect; return the run
     manifest. ``mapper`` lets a caller run the shards elsewhere (a process pool's ``map``)."""
     plan = begin_run(raw_dir, out_dir, config or Config())
-    shards = list(mapper(_shard_or_rejects, plan.jobs))
-    manifest = finish_run(plan, shards)
+    try:
+        shards = list(mapper(_shard_or_rejects, plan.jobs))
+        manifest = finish_run(plan, shards)
+    finally:
+        end_run(plan)
     report_run(plan.out_dir, plan.ctx.run_id)
     return manifest

@@ -132,8 +132,25 @@ class Store:
         dest = Path(self.path(rel))
         dest.parent.mkdir(parents=True, exist_ok=True)
         tmp = dest.with_name(f".{dest.name}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
+        try:
+            with open(tmp, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())  # on disk before it is named: a crash never leaves half a file
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)  # a full disk leaves no partial temporary file behind
+            raise
+        try:
+            dirfd = os.open(dest.parent, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            return
+        try:
+            os.fsync(dirfd)  # the rename itself survives a power cut
+        except OSError:
+            pass
+        finally:
+            os.close(dirfd)
 
     def move(self, src: str, dest: str) -> None:
         """Move a file: an atomic rename locally; a copy then a delete on an object store

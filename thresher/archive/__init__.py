@@ -20,7 +20,17 @@ from thresher.archive.catalogue import (
     read_dataset,
     read_file,
 )
-from thresher.archive.commit import AccountingError, deduplicate, publish, recover, stage_shard
+from thresher.archive.commit import (
+    AccountingError,
+    StorageError,
+    check_manifest,
+    deduplicate,
+    discard,
+    publish,
+    recover,
+    stage_shard,
+)
+from thresher.archive.lock import ArchiveBusy, Lock, LockLost, acquire
 from thresher.archive.memory import (
     archive_memory,
     forget_memory,
@@ -32,7 +42,8 @@ from thresher.archive.memory import (
 )
 
 __all__ = [
-    "DATASETS", "INDEX", "RECORDS", "AccountingError", "archive_memory", "dataset_paths", "deduplicate",
+    "DATASETS", "INDEX", "RECORDS", "AccountingError", "ArchiveBusy", "Lock", "LockLost", "StorageError", "acquire",
+    "check_manifest", "discard", "archive_memory", "dataset_paths", "deduplicate",
     "forget_memory", "iter_dataset", "iter_run", "known_doc_ids", "known_paragraph_counts", "known_snapshots",
     "load_manifests", "memory_at", "publish", "published", "published_runs", "read_dataset", "read_file",
     "recover", "stage_shard",

@@ -10,18 +10,29 @@ PUT gives.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import posixpath
+import uuid
 from collections import Counter
+from collections.abc import Callable
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thresher.archive.catalogue import DATASETS, INDEX, _folder, published, read_dataset
+from thresher.archive.catalogue import DATASETS, INDEX, RECORDS, _folder, published, read_dataset
 from thresher.dedup import decide as dedup_decide
 from thresher.provenance import RunContext, code_record
 from thresher.records import SCHEMAS, SIGNATURES_SCHEMA
 from thresher.storage import Store
+
+log = logging.getLogger(__name__)
+
+
+class StorageError(RuntimeError):
+    """Writing OUT_DIR failed (a full disk, a file size limit, the store refused): the run
+    fails before it publishes. Not bad input, so never a reject row; the OSError is its cause."""
+
 
 def _staging(run_id: str) -> str:
     return f"_staging/{run_id}"
@@ -54,30 +65,61 @@ def recover(out_dir: str | os.PathLike) -> list[str]:
 
 def stage_shard(out_dir: str | os.PathLike, run_id: str, summary: dict, tables: dict[str, pa.Table]) -> dict:
     """Write one shard's tables into the run's staging folder; return its ``summary`` (the
-    counts the manifest adds up, with ``shard`` its index) with the files it wrote."""
-    out, stage = Store(out_dir), _staging(run_id)
+    counts the manifest adds up, with ``shard`` its index) with the files it wrote.
+
+    Each attempt writes into a folder of its own, and a failed write removes what the attempt
+    wrote: a shard retried after a full disk, or run again while a worker of an earlier try
+    still writes, never mixes two attempts, and only the files a summary names are read later.
+    """
+    out = Store(out_dir)
+    attempt = f"{_staging(run_id)}/{summary['shard']:05d}-{uuid.uuid4().hex[:8]}"
     files = []
-    for name, table in tables.items():
-        if table.num_rows == 0:
-            continue
-        file_name = f"{run_id}-{summary['shard']:05d}.parquet"
-        out.write_parquet(table, f"{stage}/{name}/{file_name}", compression="zstd")
-        files.append({"dataset": name, "name": file_name, "rows": table.num_rows})
+    try:
+        for name, table in tables.items():
+            if table.num_rows == 0:
+                continue
+            out.write_parquet(table, f"{attempt}/{name}.parquet", compression="zstd")
+            files.append({"dataset": name, "staged": f"{attempt}/{name}.parquet", "rows": table.num_rows})
+    except OSError as exc:
+        _discard(out, attempt)
+        raise StorageError(f"shard {summary['shard']}: staging its rows in {out.url(attempt)} failed: {exc}") from exc
     return {**summary, "written": files}
 
 
-def deduplicate(out_dir: str | os.PathLike, run_id: str) -> dict:
+def _discard(out: Store, rel: str) -> None:
+    """Remove what a failed write left, if the store lets us (it may be what failed)."""
+    try:
+        out.remove_tree(rel)
+    except OSError as exc:
+        log.warning("could not remove %s after a failed write: %s", out.url(rel), exc)
+
+
+def discard(out_dir: str | os.PathLike, run_id: str) -> None:
+    """Remove a failed run's staging folder (what it published nothing of)."""
+    out = Store(out_dir)
+    _discard(out, _staging(run_id))
+    try:
+        out.remove_if_empty("_staging")
+    except OSError:
+        pass
+
+
+def deduplicate(out_dir: str | os.PathLike, run_id: str, shards: list[dict]) -> dict:
     """Find this run's duplicates among its own articles and against the whole archive.
 
-    Reads only signatures (the run's staged ones and the archive's index), never texts, and
-    writes the decisions into staging for :func:`publish` to apply. Returns counts.
+    Reads only signatures (the ones the run's ``shards`` staged, and the archive's index), never
+    texts, and never a file no shard summary names (what a failed attempt left). Writes the
+    decisions into staging for :func:`publish` to apply. Returns counts.
     """
     out, stage = Store(out_dir), _staging(run_id)
-    new_files = out.files(f"{stage}/signatures", ".parquet")
+    new_files = [f["staged"] for s in shards for f in s["written"] if f["dataset"] == "signatures"]
     new = (pa.concat_tables(out.read_parquet(f, schema=SIGNATURES_SCHEMA) for f in new_files) if new_files
            else SIGNATURES_SCHEMA.empty_table())
     table, counts = dedup_decide.decide(read_dataset(out_dir, "signatures"), new)
-    out.write_parquet(table, f"{stage}/decisions.parquet")
+    try:
+        out.write_parquet(table, f"{stage}/decisions.parquet")
+    except OSError as exc:
+        raise StorageError(f"writing the run's dedup decisions failed: {exc}") from exc
     return counts
 
 
@@ -94,11 +136,15 @@ def publish(
     shards: list[dict],
     finished_at: str,
     recovered: list[str] | None = None,
+    commit_check: Callable[[], None] | None = None,
 ) -> dict:
     """Move a run's staged files into the datasets and write its manifest (last).
 
     Refuses to publish when the accounting does not hold, so a run that lost a page fails
-    loudly instead of archiving a hole.
+    loudly instead of archiving a hole; every count is checked before the manifest is written
+    (:func:`check_manifest`). ``commit_check`` runs just before the manifest is written (the
+    run's lock, still held). A write that fails raises :class:`StorageError` and takes back
+    the files already moved: nothing of the run is left where a reader or a later run looks.
     """
     out = Store(out_dir)
     totals = Counter()
@@ -110,62 +156,124 @@ def publish(
         reasons.update(s["rejects_per_reason"])
     if totals["files"] != files_seen or totals["inputs"] != totals["articles"] + totals["rejects"] + totals["skipped"]:
         raise AccountingError(f"{files_seen} input files discovered, shards account for {dict(totals)}")
+    if len({s["shard"] for s in shards}) != len(shards):
+        raise AccountingError(f"a shard is counted twice: {sorted(s['shard'] for s in shards)}")
     stage = _staging(ctx.run_id)
-    decided = out.read_parquet(f"{stage}/decisions.parquet") if out.isfile(f"{stage}/decisions.parquet") else dedup_decide.DECISIONS_SCHEMA.empty_table()
-    decisions = dedup_decide.as_lookup(decided)
-    # Articles found to be duplicates move to duplicates/; only canonical signatures join the
-    # index, so later runs compare against canonical records.
-    for s in shards:
-        for f in s["written"]:
-            src = f"{stage}/{f['dataset']}/{f['name']}"
-            if f["dataset"] == "articles":
-                canon, dups = dedup_decide.split_articles(out.read_parquet(src, schema=SCHEMAS["articles"]), decisions)
-                out.write_parquet(canon, src, compression="zstd")
-                f["rows"] = canon.num_rows
-                if dups.num_rows:
-                    out.write_parquet(dups, f"{stage}/duplicates/{f['name']}", compression="zstd")
-                    s["written"].append({"dataset": "duplicates", "name": f["name"], "rows": dups.num_rows})
-            elif f["dataset"] == "signatures":
-                sig = out.read_parquet(src, schema=SIGNATURES_SCHEMA)
-                sig = sig.filter(pc.invert(dedup_decide.is_duplicate(sig, decisions)))
-                out.write_parquet(sig, src, compression="zstd")
-                f["rows"] = sig.num_rows
-    files = []
-    for s in shards:
-        for f in s["written"]:
-            if not f["rows"]:
-                continue
-            src = f"{stage}/{f['dataset']}/{f['name']}"
-            rel = _folder(f["dataset"]) + f["name"]
-            files.append({"path": rel, "rows": f["rows"], "sha256": out.sha256(src)})
-            out.move(src, rel)
-    manifest = {
-        "run_id": ctx.run_id,
-        "started_at": ctx.processed_at.isoformat(),
-        "finished_at": finished_at,
-        "raw_dir": str(raw_dir),
-        "flow_run_id": ctx.flow_run_id,
-        **code_record(ctx),
-        "inputs": {
-            "files": files_seen,
-            "seen": totals["inputs"],
-            "new": totals["inputs"] - totals["skipped"],
-            "skipped": totals["skipped"],
-        },
-        "counts": {
-            "articles": totals["articles"] - len(decisions),
-            "duplicates": len(decisions),
-            "rejects": totals["rejects"],
-        },
-        "duplicates_by_method": dict(sorted(Counter(d[2] for d in decisions.values()).items())),
-        "removed_per_rule": dict(sorted(rules.items())),
-        "rejects_per_reason": dict(sorted(reasons.items())),
-        "files": files,
-        "recovered_from_interrupted_runs": recovered or [],
-        "shard_errors": [{"shard": s["shard"], "traceback": s["error"]} for s in shards if s.get("error")],
-    }
-    # The commit point: a temporary file renamed into place locally, one PUT on object storage.
-    out.write_atomic(f"runs/{ctx.run_id}.json", (json.dumps(manifest, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    moved: list[str] = []
+    try:
+        decided = out.read_parquet(f"{stage}/decisions.parquet") if out.isfile(f"{stage}/decisions.parquet") else dedup_decide.DECISIONS_SCHEMA.empty_table()
+        decisions = dedup_decide.as_lookup(decided)
+        staged = _final_files(out, ctx.run_id, shards, decisions)
+        files = [{"path": _folder(f["dataset"]) + f["name"], "rows": f["rows"], "sha256": out.sha256(f["staged"])} for f in staged]
+        manifest = {
+            "run_id": ctx.run_id,
+            "started_at": ctx.processed_at.isoformat(),
+            "finished_at": finished_at,
+            "raw_dir": str(raw_dir),
+            "flow_run_id": ctx.flow_run_id,
+            **code_record(ctx),
+            "inputs": {
+                "files": files_seen,
+                "seen": totals["inputs"],
+                "new": totals["inputs"] - totals["skipped"],
+                "skipped": totals["skipped"],
+            },
+            "counts": {
+                "articles": totals["articles"] - len(decisions),
+                "duplicates": len(decisions),
+                "rejects": totals["rejects"],
+            },
+            "duplicates_by_method": dict(sorted(Counter(d[2] for d in decisions.values()).items())),
+            "removed_per_rule": dict(sorted(rules.items())),
+            "rejects_per_reason": dict(sorted(reasons.items())),
+            "files": files,
+            "recovered_from_interrupted_runs": recovered or [],
+            "shard_errors": [{"shard": s["shard"], "traceback": s["error"]} for s in shards if s.get("error")],
+        }
+        check_manifest(manifest)
+        for f, entry in zip(staged, files):
+            out.move(f["staged"], entry["path"])
+            moved.append(entry["path"])
+        if commit_check is not None:
+            commit_check()
+        # The commit point: a temporary file renamed into place locally, one PUT on object storage.
+        out.write_atomic(f"runs/{ctx.run_id}.json", (json.dumps(manifest, indent=2, sort_keys=False) + "\n").encode("utf-8"))
+    except OSError as exc:
+        _take_back(out, moved)
+        raise StorageError(f"publishing run {ctx.run_id} into {out.location} failed, nothing was published: {exc}") from exc
+    except BaseException:
+        _take_back(out, moved)
+        raise
     out.remove_tree(stage)
     out.remove_if_empty("_staging")
     return manifest
+
+
+def _final_files(out: Store, run_id: str, shards: list[dict], decisions: dedup_decide.Decisions) -> list[dict]:
+    """The staged files to publish, dedup applied: articles found to be duplicates move to a
+    duplicates file of their shard; only canonical signatures join the index, so later runs
+    compare against canonical records. Each entry: dataset, staged path, rows, published name."""
+    final = []
+    for s in shards:
+        name = f"{run_id}-{s['shard']:05d}.parquet"
+        for f in s["written"]:
+            src, rows = f["staged"], f["rows"]
+            if f["dataset"] == "articles":
+                canon, dups = dedup_decide.split_articles(out.read_parquet(src, schema=SCHEMAS["articles"]), decisions)
+                if dups.num_rows:
+                    out.write_parquet(canon, src, compression="zstd")
+                    dst = posixpath.join(posixpath.dirname(src), "duplicates.parquet")
+                    out.write_parquet(dups, dst, compression="zstd")
+                    final.append({"dataset": "duplicates", "staged": dst, "rows": dups.num_rows, "name": name})
+                rows = canon.num_rows
+            elif f["dataset"] == "signatures":
+                sig = out.read_parquet(src, schema=SIGNATURES_SCHEMA)
+                dup = dedup_decide.is_duplicate(sig, decisions)
+                if pc.any(dup).as_py():
+                    sig = sig.filter(pc.invert(dup))
+                    out.write_parquet(sig, src, compression="zstd")
+                rows = sig.num_rows
+            if rows:
+                final.append({"dataset": f["dataset"], "staged": src, "rows": rows, "name": name})
+    return final
+
+
+def _take_back(out: Store, moved: list[str]) -> None:
+    """Remove the files of a run that failed to publish (no manifest lists them; the next run's
+    recovery would remove them too)."""
+    for rel in moved:
+        try:
+            out.remove(rel)
+        except OSError as exc:
+            log.warning("could not remove %s of a run that failed to publish: %s", out.url(rel), exc)
+
+
+def check_manifest(manifest: dict) -> None:
+    """Raise :class:`AccountingError` unless every count of ``manifest`` is a non-negative
+    integer and they agree: inputs seen = articles + duplicates + rejects + skipped, new = seen
+    - skipped, reasons and methods add up, and the rows of its files are its counts."""
+    problems = []
+    numbers = {f"{group}.{k}": v for group in ("inputs", "counts", "rejects_per_reason", "duplicates_by_method", "removed_per_rule")
+               for k, v in manifest[group].items()}
+    numbers.update({f"rows of {f['path']}": f["rows"] for f in manifest["files"]})
+    problems += [f"{k} is {v!r}" for k, v in numbers.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0]
+    if problems:
+        raise AccountingError(f"run {manifest['run_id']} not published: " + "; ".join(problems))
+    i, c = manifest["inputs"], manifest["counts"]
+    if i["seen"] != c["articles"] + c["duplicates"] + c["rejects"] + i["skipped"]:
+        problems.append(f"inputs seen {i['seen']} != articles {c['articles']} + duplicates {c['duplicates']} "
+                        f"+ rejects {c['rejects']} + skipped {i['skipped']}")
+    if i["new"] != i["seen"] - i["skipped"]:
+        problems.append(f"inputs new {i['new']} != seen {i['seen']} - skipped {i['skipped']}")
+    if sum(manifest["rejects_per_reason"].values()) != c["rejects"]:
+        problems.append(f"rejects per reason add up to {sum(manifest['rejects_per_reason'].values())}, not {c['rejects']}")
+    if sum(manifest["duplicates_by_method"].values()) != c["duplicates"]:
+        problems.append(f"duplicates by method add up to {sum(manifest['duplicates_by_method'].values())}, not {c['duplicates']}")
+    rows: Counter = Counter()
+    for f in manifest["files"]:
+        rows[f["path"].split("/")[0]] += f["rows"]
+        if not f["rows"]:
+            problems.append(f"{f['path']} has no rows")
+    problems += [f"{rows[name]} {name} rows in its files, {c[name]} counted" for name in RECORDS if rows[name] != c[name]]
+    if problems:
+        raise AccountingError(f"run {manifest['run_id']} not published: " + "; ".join(problems))
