@@ -22,12 +22,16 @@ from thresher import archive, progress, report, run
 from thresher.config import Config
 from thresher.run import RunPlan, ShardJob
 
-from flows.shardpool import ShardPool, compute
+from flows.shardpool import ShardPool, compute, compute_all
+
+SHARD_BYTES = Config().shard_bytes
 
 
 @task(name="begin-run", cache_policy=NO_CACHE)
-def begin(raw_dir: str, out_dir: str, shard_size: int, flow_run_id: str | None) -> RunPlan:
-    return run.begin_run(raw_dir, out_dir, Config(shard_size=shard_size), flow_run_id)
+def begin(raw_dir: str, out_dir: str, shard_size: int, shard_bytes: int, flow_run_id: str | None) -> RunPlan:
+    """Discovery and shards; the WARC files are indexed on the shard workers, several at once."""
+    config = Config(shard_size=shard_size, shard_bytes=shard_bytes)
+    return run.begin_run(raw_dir, out_dir, config, flow_run_id, mapper=compute_all)
 
 
 @task(name="clean-shard", cache_policy=NO_CACHE, retries=1)
@@ -64,13 +68,13 @@ def publish_artifacts(path: str, data: dict) -> None:
 def clean_all_shards(plan: RunPlan) -> list[dict]:
     """Submit every shard, collect them as they finish, and report progress as they do. A shard
     that still fails after its retry (a bug, not bad input) becomes ``internal_error`` rejects."""
-    total = sum(len(job.items) for job in plan.jobs)
-    artifact = create_progress_artifact(0.0, description=f"input files of run {plan.ctx.run_id}")
+    total = sum(job.pages for job in plan.jobs)
+    artifact = create_progress_artifact(0.0, description=f"pages of run {plan.ctx.run_id}")
     # quote(): Prefect walks every task argument, element by element, for futures to resolve
     # and upstream runs to link (twice per shard); a job holds none, and a thousand input records
     futures = {clean_shard.submit(quote(job)): job for job in plan.jobs}
     shards, done = [], 0
-    progress.advance(0, total, "files")
+    progress.advance(0, total, "pages")
     for future in as_completed(list(futures)):
         job = futures[future]
         try:
@@ -79,8 +83,8 @@ def clean_all_shards(plan: RunPlan) -> list[dict]:
             raise
         except Exception:  # the task's own exception, re-raised by Prefect after its retries
             shards.append(run.shard_failed(job, traceback.format_exc()))
-        done += len(job.items)
-        progress.advance(done, total, "files")
+        done += job.pages
+        progress.advance(done, total, "pages")
         update_progress_artifact(artifact, 100.0 * done / total)
     return shards
 
@@ -100,10 +104,11 @@ def task_runner(workers: int | None = None, dask_address: str | None = None):
 
 
 @flow(name="archive_corpus", log_prints=False, task_runner=task_runner())
-def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 1000) -> dict:
+def archive_corpus(raw_dir: str = "raw", out_dir: str = "clean", shard_size: int = 1000,
+                   shard_bytes: int = SHARD_BYTES) -> dict:
     """Archive every new page under ``raw_dir`` into ``out_dir`` and return the run manifest."""
     logger = get_run_logger()
-    plan = begin(raw_dir, out_dir, shard_size, str(flow_run.id) if flow_run.id else None)
+    plan = begin(raw_dir, out_dir, shard_size, shard_bytes, str(flow_run.id) if flow_run.id else None)
     try:  # begin took the archive's lock: whatever happens, it is released
         shards = clean_all_shards(plan)
         manifest = finish(quote(plan), quote(shards))

@@ -29,7 +29,7 @@ def prepare(dask_address: str | None) -> server.TemporaryServer | None:
     return server.launch_early()
 
 
-def run_archive(early: server.TemporaryServer | None, raw_dir: str, out_dir: str, shard_size: int,
+def run_archive(early: server.TemporaryServer | None, raw_dir: str, out_dir: str, shard_size: int, shard_bytes: int,
                 workers: int, dask_address: str | None, progress_stream=None) -> dict:
     """Run ``archive_corpus`` on the early server (or the configured API) and the chosen task
     runner, with progress on ``progress_stream``; return the run manifest."""
@@ -44,4 +44,4 @@ def run_archive(early: server.TemporaryServer | None, raw_dir: str, out_dir: str
         Path(out_dir).mkdir(parents=True, exist_ok=True)
     flow = archive_corpus.with_options(task_runner=task_runner(workers, dask_address))
     with watch(progress_stream):
-        return flow(raw_dir=raw_dir, out_dir=out_dir, shard_size=shard_size)
+        return flow(raw_dir=raw_dir, out_dir=out_dir, shard_size=shard_size, shard_bytes=shard_bytes)

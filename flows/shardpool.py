@@ -29,8 +29,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
@@ -110,3 +110,14 @@ def compute(fn: Callable[[Any], Any], arg: Any) -> Any:
     if isinstance(runner, ShardPool) and runner.running_here:
         return runner.compute(fn, arg)
     return fn(arg)
+
+
+def compute_all(fn: Callable[[Any], Any], args: Iterable[Any]) -> list[Any]:
+    """``[fn(a) for a in args]``, spread over the flow's :class:`ShardPool` workers when the
+    calling task run is one of its threads (indexing several WARC files at once), else here."""
+    runner = current_task_runner()
+    args = list(args)
+    if isinstance(runner, ShardPool) and runner.running_here and len(args) > 1:
+        with ThreadPoolExecutor(runner.processes) as threads:
+            return list(threads.map(lambda a: runner.compute(fn, a), args))
+    return [fn(a) for a in args]

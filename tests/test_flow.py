@@ -58,6 +58,23 @@ def test_archive_corpus_flow(prefect_harness, raw_copy, tmp_path):
     assert archive.read_dataset(out, "articles").num_rows == 5
 
 
+def test_the_flow_splits_warc_files_over_shards_as_the_serial_runner_does(prefect_harness, tmp_path):
+    """The flow indexes the WARC files on its shard workers and makes the serial runner's
+    shards, so the same rows."""
+    from flows.archive import archive_corpus
+    from test_shards import rows, write_crawl
+    from thresher.config import Config
+    from thresher.run import archive_serial
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    pages = write_crawl(raw / "a.warc.gz") + write_crawl(raw / "b.warc", gz=False, copies=1)
+    manifest = archive_corpus(raw_dir=str(raw), out_dir=str(tmp_path / "flow"), shard_size=3)
+    archive_serial(raw, tmp_path / "serial", Config(shard_size=3))
+    assert manifest["inputs"]["files"] == 2 and manifest["inputs"]["seen"] == pages
+    assert rows(tmp_path / "flow") == rows(tmp_path / "serial")
+
+
 def test_verify_archive_flow(prefect_harness, raw_copy, tmp_path):
     from flows.verify import verify_archive
 
@@ -80,10 +97,10 @@ def test_a_crashing_shard_becomes_internal_error_rejects(prefect_harness, raw_co
 
     real = clean.clean_shard
 
-    def flaky(raw_dir, items, *args, **kwargs):
-        if any(i.source_path == "002_c3bde9851478618a.txt" for i in items):
+    def flaky(raw_dir, units, *args, **kwargs):
+        if any(u.item.source_path == "002_c3bde9851478618a.txt" for u in units):
             raise RuntimeError("a bug that only this shard meets")
-        return real(raw_dir, items, *args, **kwargs)
+        return real(raw_dir, units, *args, **kwargs)
 
     monkeypatch.setattr(clean, "clean_shard", flaky)
     out = tmp_path / "clean"

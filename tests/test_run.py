@@ -155,17 +155,3 @@ def test_a_crashing_page_becomes_an_internal_error_reject(corpus, monkeypatch):
     rejects = archive.read_dataset(out, "rejects").to_pylist()
     assert {r["reason"] for r in rejects if r["source_path"] == "000_aa7425e82f06e4cb.txt"} == {"internal_error"}
     assert "bug in a rule" in rejects[0]["detail"] or any("bug in a rule" in r["detail"] for r in rejects)
-
-
-def test_small_runs_are_spread_over_several_tasks_and_big_runs_are_capped_by_the_shard_size():
-    """1,000 pages in one 1,000-page shard would keep one core busy and the rest idle."""
-    for n, max_size in [(1000, 1000), (3000, 1000), (10001, 1000), (50, 1000), (7, 2)]:
-        batches = sources.shard(list(range(n)), max_size)
-        assert [i for b in batches for i in b] == list(range(n))  # all, once, in order
-        assert max(map(len, batches)) - min(map(len, batches)) <= 1  # no straggler shard
-        assert all(len(b) <= max_size for b in batches)
-    assert len(sources.shard(list(range(1000)), 1000)) == 8
-    assert len(sources.shard(list(range(3000)), 1000)) == 8
-    assert len(sources.shard(list(range(10001)), 1000)) == 11
-    assert len(sources.shard(list(range(50)), 1000)) == 1  # 8 tasks of 6 pages would be all overhead
-    assert sources.shard([], 1000) == []

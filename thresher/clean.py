@@ -33,7 +33,7 @@ from thresher.records import (
     Reject,
     make_doc_id,
 )
-from thresher.sources import Failed, Page, RawInput, read_pages
+from thresher.sources import Failed, Page, RawInput, WorkUnit, read_pages
 from thresher.text import word_count
 from thresher.urls import url_host
 
@@ -171,14 +171,20 @@ def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:
     return "articles", article_row(page, extracted, ctx, html)
 
 
-def crashed_shard(items: list[RawInput], ctx: RunContext, error: str) -> ShardResult:
-    """The outcome of a shard that kept crashing (a bug, after retries): every input in it is
-    an ``internal_error`` reject, so the run can publish with nothing lost or hidden."""
+def _unit(work: WorkUnit | RawInput) -> WorkUnit:
+    return work if isinstance(work, WorkUnit) else WorkUnit(work)
+
+
+def crashed_shard(units: list[WorkUnit | RawInput], ctx: RunContext, error: str) -> ShardResult:
+    """The outcome of a shard that kept crashing (a bug, after retries): every input (or part
+    of a WARC file) in it is an ``internal_error`` reject, so the run can publish with nothing
+    lost or hidden."""
     result = ShardResult(error=error)
     last = error.strip().splitlines()[-1][:300] if error.strip() else "shard failed"
-    for item in items:
-        unit = Failed(item, Reject("internal_error", f"shard crashed: {last}"), "extract")
-        result.files += 1
+    for work in map(_unit, units):
+        unit = Failed(work.item, Reject("internal_error", f"shard crashed: {last}"), "extract",
+                      offset=work.start if work.start or work.stop is not None else None)
+        result.files += work.counts_file
         result.rejects.append(reject_row(unit, unit.reject, unit.stage, ctx))
         result.rejects_per_reason["internal_error"] += 1
     return result
@@ -186,13 +192,15 @@ def crashed_shard(items: list[RawInput], ctx: RunContext, error: str) -> ShardRe
 
 def clean_shard(
     raw_dir: str,
-    items: list[RawInput],
+    units: list[WorkUnit | RawInput],
     ctx: RunContext,
     known_ids: frozenset[str] = frozenset(),
     known_paragraphs: dict[tuple[str, int], int] | None = None,
     known_snapshots: frozenset[str] = frozenset(),
 ) -> ShardResult:
-    """Process a shard of inputs; pages whose doc_id is in ``known_ids`` are skipped.
+    """Process a shard of inputs (whole files, or ranges of a WARC file's records); pages whose
+    doc_id is in ``known_ids`` are skipped. A file cut into several units counts as one file,
+    in the shard that holds its first part.
 
     Bytes not yet in the archive's raw snapshots (``known_snapshots``) are kept for it. After
     extraction, the shard removes paragraphs its sites repeat on many pages and signs every
@@ -200,9 +208,11 @@ def clean_shard(
     """
     result = ShardResult()
     snapped: set[str] = set()  # this shard's, beside the archive's (not copied: it can be huge)
-    for item in items:
-        result.files += 1
-        for unit in read_pages(raw_dir, item, ctx.config.max_bytes, ctx.config.max_warc_records):
+    cfg = ctx.config
+    for work in map(_unit, units):
+        item = work.item
+        result.files += work.counts_file
+        for unit in read_pages(raw_dir, item, cfg.max_bytes, cfg.max_warc_records, work.start, work.stop, work.pages_before):
             if make_doc_id(item.source_path, unit.raw_sha256, unit.offset) in known_ids:
                 result.skipped += 1
                 continue

@@ -39,7 +39,7 @@ DEFAULT_RULES: tuple[str, ...] = (
     "byline_block",
 )
 
-EXECUTION_ONLY = frozenset({"shard_size"})  # how the work is split: changes no record
+EXECUTION_ONLY = frozenset({"shard_size", "shard_bytes"})  # how the work is split: changes no record
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Config:
     them, once per process. ``max_bytes`` bounds a single page (a file, or a WARC record's
     payload): larger ones are rejected as ``too_large`` before they are read into memory.
     ``max_warc_records`` bounds the pages taken from one WARC file; the rest of the file is
-    one ``too_large`` reject. ``shard_size`` is the most input files per task (see
-    :func:`thresher.sources.shards.shard`).
+    one ``too_large`` reject. ``shard_size`` is the most pages per task and ``shard_bytes``
+    about the most bytes (a worker holds one shard's pages): see :mod:`thresher.sources.shards`.
     """
 
     rules: tuple[str, ...] = DEFAULT_RULES
@@ -61,10 +61,12 @@ class Config:
     max_warc_records: int = 1_000_000
     min_words: int = 1
     shard_size: int = 1000
+    shard_bytes: int = 32 * 1024 * 1024
 
     def __post_init__(self) -> None:
-        if self.max_bytes <= 0 or self.shard_size <= 0 or self.max_warc_records <= 0 or self.min_words < 0:
-            raise ValueError("max_bytes, max_warc_records and shard_size must be positive, min_words non-negative")
+        if min(self.max_bytes, self.shard_size, self.shard_bytes, self.max_warc_records) <= 0 or self.min_words < 0:
+            raise ValueError("max_bytes, max_warc_records, shard_size and shard_bytes must be positive, "
+                             "min_words non-negative")
 
     @property
     def patterns(self) -> Patterns:
@@ -72,7 +74,8 @@ class Config:
         return load_patterns(self.patterns_file)
 
     def settings(self) -> dict:
-        """The settings as plain data, without what only splits the work (``shard_size``)."""
+        """The settings as plain data, without what only splits the work (``shard_size``,
+        ``shard_bytes``)."""
         data = dataclasses.asdict(self)
         data["rules"] = list(self.rules)
         return {k: v for k, v in data.items() if k not in EXECUTION_ONLY}

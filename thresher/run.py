@@ -6,7 +6,8 @@ which makes each step a task and runs the shards in parallel or on a cluster. St
 
 1. :func:`begin_run`: a new run context (a bad config fails here, before any work), the
    folders checked (:mod:`thresher.preflight`), the archive's lock taken (one writer at a
-   time), what interrupted runs left cleared, inputs discovered and cut into shards;
+   time), what interrupted runs left cleared, inputs discovered, WARC files indexed, all cut
+   into shards of bounded pages and bytes;
 2. :func:`run_shard` per shard, anywhere (it reads the archive's memory itself): clean, stage;
    a shard that keeps crashing becomes :func:`shard_failed`, its inputs ``internal_error``
    rejects, so the run can still publish with nothing lost or hidden;
@@ -21,16 +22,18 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 
 from thresher import archive, clean, preflight, report, sources
 from thresher.archive.lock import Lock
 from thresher.config import Config
 from thresher.provenance import RunContext, new_run
-from thresher.sources import RawInput
+from thresher.sources import WorkUnit
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +46,15 @@ class ShardJob:
 
     raw_dir: str
     out_dir: str
-    items: list[RawInput]
+    units: list[WorkUnit]
     ctx: RunContext
     index: int
     runs: tuple[str, ...]
+
+    @property
+    def pages(self) -> int:
+        """The pages this shard reads (as the WARC indexes counted them): what progress counts."""
+        return sum(u.pages for u in self.units)
 
 
 @dataclass(frozen=True)
@@ -64,11 +72,12 @@ class RunPlan:
 
 
 def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Config,
-              flow_run_id: str | None = None) -> RunPlan:
+              flow_run_id: str | None = None, mapper: Callable = map) -> RunPlan:
     """Start a run: context first (it validates the config), the folders checked, the archive's
-    lock taken, then recovery, discovery, shards. Raises :class:`~thresher.preflight.UsageError`
-    for an operator's error and :class:`~thresher.archive.ArchiveBusy` when another run writes
-    OUT_DIR, both before any work."""
+    lock taken, then recovery, discovery, the WARC files' record indexes (through ``mapper``: a
+    process pool's ``map`` indexes several files at once), shards. Raises
+    :class:`~thresher.preflight.UsageError` for an operator's error and
+    :class:`~thresher.archive.ArchiveBusy` when another run writes OUT_DIR, both before any work."""
     ctx = new_run(config, flow_run_id)
     raw, out = str(raw_dir), str(out_dir)
     preflight.check_locations(raw, out)
@@ -85,12 +94,17 @@ def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Co
         if not items:
             raise preflight.UsageError(preflight.empty_message(raw))
         runs = archive.published_runs(out)
+        started = time.perf_counter()
+        indexes = sources.index_warcs(items, partial(sources.index_warc, raw), mapper)
+        if indexes:
+            log.info("indexed %d WARC files (%d records) in %.2f s", len(indexes), sum(map(len, indexes.values())),
+                     time.perf_counter() - started)
     except BaseException:
         lock.release()
         raise
-    batches = sources.shard(items, config.shard_size)
+    batches = sources.cut(items, indexes, config.shard_size, config.shard_bytes, config.max_warc_records)
     jobs = [ShardJob(raw, out, batch, ctx, i, runs) for i, batch in enumerate(batches)]
-    log.info("run %s: %d inputs in %d shards", ctx.run_id, len(items), len(jobs))
+    log.info("run %s: %d inputs, %d pages, in %d shards", ctx.run_id, len(items), sum(j.pages for j in jobs), len(jobs))
     return RunPlan(raw, out, ctx, len(items), jobs, recovered, lock)
 
 
@@ -98,16 +112,16 @@ def run_shard(job: ShardJob) -> dict:
     """Clean and stage one shard; its summary for the manifest. Top-level, so that process
     pools can pickle it; the archive's memory is read here, once per process and run."""
     known, paragraphs, snapshots = archive.memory_at(job.out_dir, job.runs)
-    result = clean.clean_shard(job.raw_dir, job.items, job.ctx, known, paragraphs, snapshots)
+    result = clean.clean_shard(job.raw_dir, job.units, job.ctx, known, paragraphs, snapshots)
     return archive.stage_shard(job.out_dir, job.ctx.run_id, result.summary(job.index), result.tables())
 
 
 def shard_failed(job: ShardJob, error: str) -> dict:
     """The summary of a shard that kept crashing (a bug, after retries): every input in it is
     an ``internal_error`` reject, and the traceback goes into the manifest."""
-    log.error("shard %d failed; its %d inputs are rejected: %s", job.index, len(job.items),
+    log.error("shard %d failed; its %d inputs are rejected: %s", job.index, len(job.units),
               error.strip().splitlines()[-1] if error.strip() else "no traceback")
-    result = clean.crashed_shard(job.items, job.ctx, error)
+    result = clean.crashed_shard(job.units, job.ctx, error)
     return archive.stage_shard(job.out_dir, job.ctx.run_id, result.summary(job.index), result.tables())
 
 

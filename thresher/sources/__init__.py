@@ -3,14 +3,15 @@
 Comes in: RAW_DIR (a folder or an object-store URL). Goes out: :class:`RawInput` per input file
 (:func:`discover`), then per input the :class:`Page` units to extract, or :class:`Failed` units
 with a reject reason (:func:`read_pages`); bytes are decoded to text by :mod:`.decode`, WARC
-files are streamed by :mod:`.warc`, and inputs are grouped into shards by :mod:`.shards`.
+files are streamed (and indexed, to be split) by :mod:`.warc`, and inputs are cut into shards
+of bounded pages and bytes by :mod:`.shards`.
 """
 
 from __future__ import annotations
 
 from thresher.sources.discover import RawInput, discover, input_format, read_sidecar, sidecar_path
-from thresher.sources.read import Failed, Page, RawBytes, content_bytes, read_input, read_pages
-from thresher.sources.shards import shard
+from thresher.sources.read import Failed, Page, RawBytes, content_bytes, index_warc, read_input, read_pages
+from thresher.sources.shards import WorkUnit, cut, index_warcs
 
-__all__ = ["Failed", "Page", "RawBytes", "RawInput", "content_bytes", "discover", "input_format", "read_input",
-           "read_pages", "read_sidecar", "shard", "sidecar_path"]
+__all__ = ["Failed", "Page", "RawBytes", "RawInput", "WorkUnit", "content_bytes", "cut", "discover", "index_warc",
+           "index_warcs", "input_format", "read_input", "read_pages", "read_sidecar", "sidecar_path"]

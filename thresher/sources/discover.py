@@ -39,6 +39,7 @@ class RawInput:
     input_format: str
     sidecar: dict = field(default_factory=dict)
     refused: str | None = None  # why discovery will not read it (a link out of RAW_DIR)
+    size: int | None = None  # bytes as stored, when the listing says (how shards are weighed)
 
 
 def input_format(name: str) -> str | None:
@@ -113,8 +114,15 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
                 if outside:
                     log.warning("not following %s: symbolic link out of the raw folder", path)
                     refused = "symbolic link pointing out of RAW_DIR (not followed)"
-            found.append(RawInput(rel, kind, {} if refused else read_sidecar(path), refused))
+            found.append(RawInput(rel, kind, {} if refused else read_sidecar(path), refused, None if refused else _size(path)))
     return sorted(found, key=lambda item: item.source_path)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:  # a dangling link, a loop: reading it will say why
+        return None
 
 
 SIDECAR_BATCH = 256  # sidecars fetched concurrently per request batch on object storage
@@ -123,10 +131,10 @@ SIDECAR_BATCH = 256  # sidecars fetched concurrently per request batch on object
 def _discover_remote(store: Store) -> list[RawInput]:
     """Inputs under an object-store prefix: one recursive listing (names only), then the
     sidecars that exist, fetched concurrently a batch at a time. There are no symbolic links."""
-    keys = set()
-    for name in store.fs.find(store.root):
+    keys: dict[str, int | None] = {}
+    for name, info in store.fs.find(store.root, detail=True).items():
         if name.startswith(store.root + "/"):
-            keys.add(name[len(store.root) + 1 :])
+            keys[name[len(store.root) + 1 :]] = info.get("size")
     found = sorted((rel, kind) for rel in keys if (kind := input_format(PurePosixPath(rel).name)))
     wanted = {rel: str(sidecar_path(PurePosixPath(rel))) for rel, _ in found}
     present = sorted({side for side in wanted.values() if side in keys})
@@ -139,4 +147,4 @@ def _discover_remote(store: Store) -> list[RawInput]:
                 log.warning("ignoring unreadable sidecar %s: %s", store.url(rel), data)
                 continue
             sidecars[rel] = _parse_sidecar(data, store.url(rel))
-    return [RawInput(rel, kind, sidecars.get(wanted[rel], {})) for rel, kind in found]
+    return [RawInput(rel, kind, sidecars.get(wanted[rel], {}), size=keys[rel]) for rel, kind in found]

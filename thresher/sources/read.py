@@ -127,17 +127,22 @@ class Failed:
     content_type: str | None = None
 
 
-def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_records: int = 1_000_000) -> Iterator[Page | Failed]:
-    """The pages of one input: one for a text or HTML file, one per HTML record of a WARC."""
+def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_records: int = 1_000_000,
+               start: int = 0, stop: int | None = None, pages_before: int = 0) -> Iterator[Page | Failed]:
+    """The pages of one input: one for a text or HTML file, one per HTML record of a WARC.
+
+    ``start``, ``stop`` and ``pages_before`` read one range of a WARC file's records (a shard's
+    part of a large file: see :mod:`thresher.sources.shards`); the defaults read it whole."""
     if item.refused:
         yield Failed(item, Reject("unreadable", item.refused), "read")
         return
     if item.input_format.startswith("warc"):
+        span = (start, stop, pages_before)
         if is_remote(raw_dir):
             store = Store(raw_dir)
-            yield from _warc_pages(store.path(item.source_path), item, max_bytes, max_records, store.fs)
+            yield from _warc_pages(store.path(item.source_path), item, max_bytes, max_records, span, store.fs)
         else:
-            yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes, max_records)
+            yield from _warc_pages(Path(raw_dir) / item.source_path, item, max_bytes, max_records, span)
         return
     raw = read_input(raw_dir, item, max_bytes)
     if isinstance(raw, Reject):
@@ -162,22 +167,37 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_r
     )
 
 
-def _warc_pages(path: Path | str, item: RawInput, max_bytes: int, max_records: int, fs=None) -> Iterator[Page | Failed]:
+def index_warc(raw_dir: str | os.PathLike, item: RawInput) -> list[tuple[int, int, bool]]:
+    """The record index of a WARC input (:func:`thresher.sources.warc.index_records`), to cut
+    it into ranges; top-level, so that a process pool can index several files at once."""
+    from thresher.sources.warc import index_records
+
+    if is_remote(raw_dir):
+        store = Store(raw_dir)
+        return index_records(store.path(item.source_path), store.fs)
+    return index_records(Path(raw_dir) / item.source_path)
+
+
+def _warc_pages(path: Path | str, item: RawInput, max_bytes: int, max_records: int, span: tuple[int, int | None, int],
+                fs=None) -> Iterator[Page | Failed]:
     if fs is None and not path.is_file():  # on object storage, a missing object is reported on open
         yield Failed(item, Reject("unreadable", "not a regular file"), "read")
         return
     units = 0
-    for rec in _warc_units(path, item, max_bytes, max_records, fs):
+    for rec in _warc_units(path, item, max_bytes, max_records, span, fs):
         units += 1
         yield rec
-    if units == 0:  # a WARC without one page record must still leave a row: nothing vanishes
+    if units == 0 and span[:2] == (0, None):
+        # A WARC without one page record must still leave a row: nothing vanishes. (A file is
+        # only split between its page records, so a range always holds one.)
         yield Failed(item, Reject("no_content", "the WARC file holds no response or resource record"), "read")
 
 
-def _warc_units(path: Path | str, item: RawInput, max_bytes: int, max_records: int, fs=None) -> Iterator[Page | Failed]:
+def _warc_units(path: Path | str, item: RawInput, max_bytes: int, max_records: int, span: tuple[int, int | None, int],
+                fs=None) -> Iterator[Page | Failed]:
     from thresher.sources.warc import iter_records  # warcio only where WARC files are read
 
-    for rec in iter_records(path, max_bytes, max_records, fs):
+    for rec in iter_records(path, max_bytes, max_records, fs, *span):
         if isinstance(rec, tuple):
             offset, reject = rec
             yield Failed(item, reject, "read", offset=offset)
