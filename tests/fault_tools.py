@@ -36,17 +36,36 @@ def make_corpus(raw: Path, extra: int = 40, seed: int = 0, words: int = 120, noi
     return raw
 
 
+def record_keys(out) -> list[tuple[str, int | None]]:
+    """(source_path, source_offset) of every row of articles, duplicates and rejects: a file
+    is one input, a WARC one per record (and a row for the file itself when its reading broke)."""
+    keys = []
+    for name in archive.RECORDS:
+        table = archive.read_dataset(out, name, ["source_path", "source_offset"])
+        keys += zip(table.column("source_path").to_pylist(), table.column("source_offset").to_pylist())
+    return keys
+
+
 def record_paths(out) -> list[str]:
     """source_path of every row of articles, duplicates and rejects."""
-    return [p for name in archive.RECORDS
-            for p in archive.read_dataset(out, name, ["source_path"]).column("source_path").to_pylist()]
+    return [path for path, _ in record_keys(out)]
 
 
 def assert_one_row_per_input(raw, out) -> None:
-    counts = Counter(record_paths(out))
-    twice = {p: n for p, n in counts.items() if n > 1}
+    """Every input in exactly one row: each file (each WARC record) once, and every discovered
+    file there."""
+    counts = Counter(record_keys(out))
+    twice = {k: n for k, n in counts.items() if n > 1}
     assert not twice, f"inputs in more than one row: {twice}"
-    assert sorted(counts) == sorted(i.source_path for i in sources.discover(raw))
+    discovered = {i.source_path: i.input_format for i in sources.discover(raw)}
+    per_path = Counter(path for path, _ in counts)
+    assert set(per_path) == {printable(p) for p in discovered}
+    several = {p: n for p, n in per_path.items() if n > 1 and not p.lower().endswith((".warc", ".warc.gz"))}
+    assert not several, f"files in more than one row: {several}"
+
+
+def printable(path: str) -> str:
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def leftovers(out) -> list[str]:

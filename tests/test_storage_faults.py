@@ -18,11 +18,11 @@ from thresher.storage import Store
 
 
 class Full:
-    """Store writes that fail with ENOSPC from the ``at``-th on (counting every Parquet and
-    manifest write), as a disk that fills up mid-run."""
+    """Store writes that fail with ENOSPC from the first one ``when(rel, n)`` picks on (``n``
+    counts every Parquet and manifest write), as a disk that fills up mid-run."""
 
-    def __init__(self, monkeypatch, at: int) -> None:
-        self.at, self.calls = at, 0
+    def __init__(self, monkeypatch, when) -> None:
+        self.when, self.calls, self.full = when, 0, False
         real_parquet, real_atomic = Store.write_parquet, Store.write_atomic
 
         def parquet(store, table, rel, **kwargs):
@@ -38,8 +38,21 @@ class Full:
 
     def _tick(self, rel: str) -> None:
         self.calls += 1
-        if self.calls >= self.at:
+        self.full = self.full or self.when(rel, self.calls)
+        if self.full:
             raise OSError(errno.ENOSPC, "No space left on device", rel)
+
+
+# every kind of write a run makes: a shard's staged files, the dedup decisions, the dedup
+# rewrite of a shard's articles (duplicates), the manifest
+WHEN = {
+    "first-staged-file": lambda rel, n: rel.startswith("_staging/"),
+    "staged-rejects": lambda rel, n: rel.endswith("/rejects.parquet"),
+    "tenth-write": lambda rel, n: n >= 10,
+    "dedup-decisions": lambda rel, n: rel.endswith("/decisions.parquet"),
+    "dedup-rewrite": lambda rel, n: rel.endswith("/duplicates.parquet"),
+    "manifest": lambda rel, n: rel.startswith("runs/"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +64,14 @@ def reference(tmp_path_factory):
     return raw, rows(base / "out")
 
 
-# the writes of this run: 6 shards stage 19 files (1-19), then the decisions (20), the dedup
-# rewrite of a shard's articles, duplicates and signatures (21-23), the manifest (24)
-@pytest.mark.parametrize("at", [1, 5, 13, 20, 21, 23, 24], ids=lambda n: f"write-{n}")
-def test_a_disk_full_mid_run_fails_the_run_and_leaves_nothing(reference, tmp_path, monkeypatch, at):
+@pytest.mark.parametrize("when", sorted(WHEN))
+def test_a_disk_full_mid_run_fails_the_run_and_leaves_nothing(reference, tmp_path, monkeypatch, when):
     raw, expected = reference
     out = tmp_path / "out"
-    full = Full(monkeypatch, at)
+    full = Full(monkeypatch, WHEN[when])
     with pytest.raises(archive.StorageError, match="No space left"):
         run_local(raw, out, shard_size=5)
-    assert full.calls >= at
+    assert full.full
     assert archive.published_runs(out) == ()
     assert leftovers(out) == [] and not (out / "_lock.json").exists()
     monkeypatch.undo()  # room again
@@ -74,7 +85,7 @@ def test_a_disk_full_after_a_published_run_keeps_that_run_whole(reference, tmp_p
     out = tmp_path / "out"
     run_local(raw, out, shard_size=5)
     (raw / "late.txt").write_text("A late story about the harbour\n\n" + "The harbour opened again on Monday. " * 20)
-    Full(monkeypatch, 2)
+    Full(monkeypatch, WHEN["first-staged-file"])
     with pytest.raises(archive.StorageError):
         run_local(raw, out, shard_size=5)
     monkeypatch.undo()

@@ -12,7 +12,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from conftest import FIXTURES, run_local
-from thresher import archive
+from thresher import archive, audit
 from thresher.records import make_doc_id
 
 PAGES = ["a_wire_share_bars", "b_arc_see_more", "a_de_hallenbad"]
@@ -113,3 +113,49 @@ def test_html_files_and_gzip_are_discovered(tmp_path):
     arts = archive.read_dataset(tmp_path / "out", "articles").to_pylist()
     assert manifest["counts"]["articles"] == 2
     assert {a["input_format"] for a in arts} == {"html", "html.gz"}
+
+
+def _records_of(gz: bool, mangle) -> bytes:
+    """Three page records, the middle one broken by ``mangle(record_bytes) -> bytes``."""
+    parts = []
+    for i, slug in enumerate(PAGES):
+        buf = io.BytesIO()
+        writer = WARCWriter(buf, gzip=gz)
+        body = (FIXTURES / "html" / f"{slug}.html").read_bytes()
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(f"https://news.example/{slug}", "response", payload=io.BytesIO(body), http_headers=http))
+        parts.append(mangle(buf.getvalue()) if i == 1 else buf.getvalue())
+    return b"".join(parts)
+
+
+def _no_target_uri(data: bytes, gz: bool) -> bytes:
+    raw = gzip.decompress(data) if gz else data
+    head, rest = raw.split(b"\r\n\r\n", 1)
+    head = b"\r\n".join(line for line in head.split(b"\r\n") if not line.startswith(b"WARC-Target-URI"))
+    raw = head + b"\r\n\r\n" + rest
+    return gzip.compress(raw) if gz else raw
+
+
+def _garbled_header(data: bytes, gz: bool) -> bytes:
+    raw = gzip.decompress(data) if gz else data
+    raw = raw.replace(b"WARC/1.1\r\n", b"\x00\x01 not a status line\r\n", 1).replace(b"WARC/1.0\r\n", b"\x00\x01 not a status line\r\n", 1)
+    return gzip.compress(raw) if gz else raw
+
+
+@pytest.mark.parametrize("gz", [True, False], ids=["warc.gz", "warc"])
+@pytest.mark.parametrize("fault", [_no_target_uri, _garbled_header], ids=["no-target-uri", "garbled-header"])
+def test_a_bad_record_costs_only_itself(tmp_path, gz, fault):
+    """A `response` record without WARC-Target-URI raised inside warcio ('NoneType' object has
+    no attribute 'startswith') and a record whose header does not parse stopped the file: the
+    pages after it were lost. Now that record is one malformed_warc reject and the next is read."""
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    name = "crawl.warc.gz" if gz else "crawl.warc"
+    (raw / name).write_bytes(_records_of(gz, lambda data: fault(data, gz)))
+    manifest = run(raw, tmp_path / "out")
+    arts = archive.read_dataset(tmp_path / "out", "articles").to_pylist()
+    (rej,) = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
+    assert [a["source_url"] for a in arts] == [f"https://news.example/{PAGES[0]}", f"https://news.example/{PAGES[2]}"]
+    assert rej["reason"] == "malformed_warc" and rej["source_offset"] > arts[0]["source_offset"]
+    assert manifest["inputs"]["seen"] == 3
+    assert audit.verify(tmp_path / "out", all_records=True).ok

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -171,23 +172,71 @@ def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:
     return "articles", article_row(page, extracted, ctx, html)
 
 
+def _failure(exc: BaseException) -> str:
+    """The last line of a traceback: what an operator reads in the reject's detail."""
+    return (traceback.format_exception_only(type(exc), exc)[-1].strip() or type(exc).__name__)[:300]
+
+
 def _unit(work: WorkUnit | RawInput) -> WorkUnit:
     return work if isinstance(work, WorkUnit) else WorkUnit(work)
 
 
-def crashed_shard(units: list[WorkUnit | RawInput], ctx: RunContext, error: str) -> ShardResult:
-    """The outcome of a shard that kept crashing (a bug, after retries): every input (or part
-    of a WARC file) in it is an ``internal_error`` reject, so the run can publish with nothing
-    lost or hidden."""
+def reject_input(result: ShardResult, raw_dir: str, work: WorkUnit, ctx: RunContext, rej: Reject,
+                 read: bool = True, known_snapshots: frozenset[str] = frozenset(), snapped: set[str] | None = None) -> None:
+    """One reject row for a whole input (or part of a WARC file) that could not be processed (it
+    crashed its worker, timed out, or failed between two pages). A whole file's row has the
+    sha256 of its bytes when they can be read within ``max_bytes`` (``read``): then its
+    ``doc_id`` is the one a good read gives, and its bytes are kept as a raw snapshot like any
+    other input's. A part of a WARC file is named by its offset."""
+    from thresher.sources import RawBytes, read_input
+
+    item, whole = work.item, work.start == 0 and work.stop is None
+    raw = read_input(raw_dir, item, ctx.config.max_bytes) if read and whole and not item.refused else None
+    if isinstance(raw, RawBytes):
+        unit = Failed(item, rej, "clean", raw.raw_sha256, raw.raw_bytes, stored=raw.data)
+    else:
+        unit = Failed(item, rej, "clean", offset=None if whole else work.start)
+    _failed_row(result, unit, rej, ctx, known_snapshots, set() if snapped is None else snapped)
+
+
+def _failed_row(result: ShardResult, unit: Page | Failed, rej: Reject, ctx: RunContext,
+                known_snapshots: frozenset[str], snapped: set[str]) -> None:
+    """The reject row of a unit that failed (and its snapshot, which its raw_sha256 points at).
+    Its sidecar may be what failed: then the row goes without what the sidecar says."""
+    try:
+        row = reject_row(unit, rej, "clean", ctx)
+    except Exception:
+        row = {**_provenance(unit, ctx), "source_url": None, "site": None, "stage": "clean", "reason": rej.reason,
+               "detail": rej.detail[:500]}
+    if unit.stored is not None and unit.raw_sha256 not in known_snapshots and unit.raw_sha256 not in snapped:
+        snapped.add(unit.raw_sha256)
+        result.snapshots.append(_snapshot(unit))
+    result.rejects.append(row)
+    result.rejects_per_reason[rej.reason] += 1
+
+
+def crashed_shard(raw_dir: str, units: list[WorkUnit | RawInput], ctx: RunContext, error: str) -> ShardResult:
+    """The outcome of a shard that kept crashing (a bug, after retries): every input (or part of
+    a WARC file) in it is an ``internal_error`` reject (retried by the next run), so the run can
+    publish with nothing lost or hidden. Each file keeps the sha256 of its bytes, so its
+    ``doc_id`` is stable."""
     result = ShardResult(error=error)
     last = error.strip().splitlines()[-1][:300] if error.strip() else "shard failed"
+    snapped: set[str] = set()
     for work in map(_unit, units):
-        unit = Failed(work.item, Reject("internal_error", f"shard crashed: {last}"), "extract",
-                      offset=work.start if work.start or work.stop is not None else None)
         result.files += work.counts_file
-        result.rejects.append(reject_row(unit, unit.reject, unit.stage, ctx))
-        result.rejects_per_reason["internal_error"] += 1
+        rej = Reject("internal_error", f"shard crashed: {last}")
+        try:
+            reject_input(result, raw_dir, work, ctx, rej, snapped=snapped)
+        except Exception:  # even its bytes cannot be read: the row without them
+            reject_input(result, raw_dir, work, ctx, rej, read=False, snapped=snapped)
     return result
+
+
+def _snapshot(unit: Page | Failed) -> dict:
+    return {"raw_sha256": unit.raw_sha256, "content": unit.stored, "raw_bytes": len(unit.stored),
+            "source_path": printable_path(unit.item.source_path), "input_format": unit.item.input_format,
+            "source_offset": unit.offset, "content_type": unit.content_type}
 
 
 def clean_shard(
@@ -197,6 +246,8 @@ def clean_shard(
     known_ids: frozenset[str] = frozenset(),
     known_paragraphs: dict[tuple[str, int], int] | None = None,
     known_snapshots: frozenset[str] = frozenset(),
+    on_input: Callable[[int], None] | None = None,
+    poisoned: dict[int, tuple[Reject, bool]] | None = None,
 ) -> ShardResult:
     """Process a shard of inputs (whole files, or ranges of a WARC file's records); pages whose
     doc_id is in ``known_ids`` are skipped. A file cut into several units counts as one file,
@@ -205,35 +256,59 @@ def clean_shard(
     Bytes not yet in the archive's raw snapshots (``known_snapshots``) are kept for it. After
     extraction, the shard removes paragraphs its sites repeat on many pages and signs every
     article for dedup, so the corpus-wide dedup step only compares signatures.
+
+    A failure belongs to its input: an exception while reading or cleaning one input (or one
+    record of a WARC) becomes that input's (record's) ``internal_error`` reject, and the shard
+    goes on. ``on_input(i)`` is called as input ``i`` starts (a supervising process watches
+    it to know which input killed or stalled a worker); ``poisoned`` maps such inputs to the
+    reject they get instead of being read again (``(reject, read its bytes?)``).
     """
     result = ShardResult()
     snapped: set[str] = set()  # this shard's, beside the archive's (not copied: it can be huge)
     cfg = ctx.config
-    for work in map(_unit, units):
+    for index, work in enumerate(map(_unit, units)):
+        if on_input is not None:
+            on_input(index)
         item = work.item
         result.files += work.counts_file
-        for unit in read_pages(raw_dir, item, cfg.max_bytes, cfg.max_warc_records, work.start, work.stop, work.pages_before):
-            if make_doc_id(item.source_path, unit.raw_sha256, unit.offset) in known_ids:
-                result.skipped += 1
-                continue
-            if unit.stored is not None and unit.raw_sha256 not in known_snapshots and unit.raw_sha256 not in snapped:
-                snapped.add(unit.raw_sha256)  # stored once, whatever path or record repeats it
-                result.snapshots.append({
-                    "raw_sha256": unit.raw_sha256, "content": unit.stored, "raw_bytes": len(unit.stored),
-                    "source_path": printable_path(item.source_path), "input_format": item.input_format,
-                    "source_offset": unit.offset, "content_type": unit.content_type,
-                })
-            if isinstance(unit, Failed):
-                kind, row = "rejects", reject_row(unit, unit.reject, unit.stage, ctx)
+        if poisoned and index in poisoned:
+            rej, read = poisoned[index]
+            reject_input(result, raw_dir, work, ctx, rej, read, known_snapshots, snapped)
+            continue
+        unit = None
+        try:
+            for unit in read_pages(raw_dir, item, cfg.max_bytes, cfg.max_warc_records, work.start, work.stop, work.pages_before):
+                _take(result, unit, ctx, known_ids, known_snapshots, snapped)
+                unit = None
+        except Exception as exc:  # a bug, not bad input: this input's row, and the shard goes on
+            log.exception("internal error on %s", item.source_path)
+            rej = Reject("internal_error", _failure(exc))
+            if unit is None:  # before its first page, or between two records of a WARC
+                try:
+                    reject_input(result, raw_dir, work, ctx, rej, True, known_snapshots, snapped)
+                except Exception:
+                    reject_input(result, raw_dir, work, ctx, rej, False, known_snapshots, snapped)
             else:
-                kind, row = process_page(unit, ctx)
-            if kind == "articles":
-                result.articles.append(row)
-            else:
-                result.rejects.append(row)
-                result.rejects_per_reason[row["reason"]] += 1
+                _failed_row(result, unit, rej, ctx, known_snapshots, snapped)
     result.paragraphs = strip_repeated_paragraphs(result.articles, known_paragraphs or {})
     result.removed_per_rule.update(r["rule"] for row in result.articles for r in row["removed"])
     cache: dict[str, int] = {}
     result.signatures = [signature_row(row, cache) for row in result.articles]
     return result
+
+
+def _take(result: ShardResult, unit: Page | Failed, ctx: RunContext, known_ids: frozenset[str],
+          known_snapshots: frozenset[str], snapped: set[str]) -> None:
+    """One page (or a failed one) into the shard's rows; its snapshot kept if new."""
+    if make_doc_id(unit.item.source_path, unit.raw_sha256, unit.offset) in known_ids:
+        result.skipped += 1
+        return
+    kind, row = ("rejects", reject_row(unit, unit.reject, unit.stage, ctx)) if isinstance(unit, Failed) else process_page(unit, ctx)
+    if unit.stored is not None and unit.raw_sha256 not in known_snapshots and unit.raw_sha256 not in snapped:
+        snapped.add(unit.raw_sha256)  # stored once, whatever path or record repeats it
+        result.snapshots.append(_snapshot(unit))
+    if kind == "articles":
+        result.articles.append(row)
+    else:
+        result.rejects.append(row)
+        result.rejects_per_reason[row["reason"]] += 1

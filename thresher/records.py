@@ -22,9 +22,15 @@ REJECT_REASONS: dict[str, str] = {
     "unreadable": "the file could not be read (permissions, vanished mid-run, I/O error)",
     "no_content": "nothing of the page is left after boilerplate removal",
     "not_html": "a WARC record whose payload is not an HTML page (an image, a PDF, JSON…)",
-    "malformed_warc": "a WARC file stops parsing; the pages before this point are archived",
-    "internal_error": "a bug in thresher while processing the page (traceback in the log)",
+    "malformed_warc": "a WARC file, or one record of it, does not parse; the records before it, and after it when the next one can be found, are archived",
+    "internal_error": "a bug in thresher while processing the page (traceback in the log); retried by the next run",
+    "timeout": "processing the input took longer than the configured input_timeout, or its worker process died on it; retried by the next run",
+    "storage_error": "the input could not be read from its store for a reason that may pass (a store error, a network failure); retried by the next run",
 }
+# Rejects that say nothing about the input itself: the next run processes the input again and
+# its new row replaces the reject (the run's manifest lists what it replaces), so an input
+# stays in exactly one row.
+RETRYABLE = frozenset({"internal_error", "timeout", "storage_error"})
 
 
 @dataclass(frozen=True)

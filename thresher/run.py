@@ -50,6 +50,7 @@ class ShardJob:
     ctx: RunContext
     index: int
     runs: tuple[str, ...]
+    replaces: tuple[tuple[str, str], ...] = ()  # (file, doc_id): retryable rejects of its inputs
 
     @property
     def pages(self) -> int:
@@ -94,6 +95,7 @@ def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Co
         if not items:
             raise preflight.UsageError(preflight.empty_message(raw))
         runs = archive.published_runs(out)
+        retry = archive.retryable_rejects(out) if runs else {}
         started = time.perf_counter()
         indexes = sources.index_warcs(items, partial(sources.index_warc, raw), mapper)
         if indexes:
@@ -103,9 +105,15 @@ def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Co
         lock.release()
         raise
     batches = sources.cut(items, indexes, config.shard_size, config.shard_bytes, config.max_warc_records)
-    jobs = [ShardJob(raw, out, batch, ctx, i, runs) for i, batch in enumerate(batches)]
+    jobs = [ShardJob(raw, out, batch, ctx, i, runs, _replaced_by(batch, retry)) for i, batch in enumerate(batches)]
     log.info("run %s: %d inputs, %d pages, in %d shards", ctx.run_id, len(items), sum(j.pages for j in jobs), len(jobs))
     return RunPlan(raw, out, ctx, len(items), jobs, recovered, lock)
+
+
+def _replaced_by(units: list[WorkUnit], retry: dict[str, tuple[tuple[str, str], ...]]) -> tuple[tuple[str, str], ...]:
+    """The retryable rejects (file, doc_id) of the inputs whose first part is in ``units``: the
+    rows this run makes of those inputs replace them."""
+    return tuple(pair for u in units if u.counts_file for pair in retry.get(clean.printable_path(u.item.source_path), ()))
 
 
 def run_shard(job: ShardJob) -> dict:
@@ -113,7 +121,13 @@ def run_shard(job: ShardJob) -> dict:
     pools can pickle it; the archive's memory is read here, once per process and run."""
     known, paragraphs, snapshots = archive.memory_at(job.out_dir, job.runs)
     result = clean.clean_shard(job.raw_dir, job.units, job.ctx, known, paragraphs, snapshots)
-    return archive.stage_shard(job.out_dir, job.ctx.run_id, result.summary(job.index), result.tables())
+    return _stage(job, result)
+
+
+def _stage(job: ShardJob, result: clean.ShardResult) -> dict:
+    """Stage a shard's rows; its summary names the earlier rejects its inputs' rows replace."""
+    summary = {**result.summary(job.index), "replaces": [list(pair) for pair in job.replaces]}
+    return archive.stage_shard(job.out_dir, job.ctx.run_id, summary, result.tables())
 
 
 def shard_failed(job: ShardJob, error: str) -> dict:
@@ -121,8 +135,8 @@ def shard_failed(job: ShardJob, error: str) -> dict:
     an ``internal_error`` reject, and the traceback goes into the manifest."""
     log.error("shard %d failed; its %d inputs are rejected: %s", job.index, len(job.units),
               error.strip().splitlines()[-1] if error.strip() else "no traceback")
-    result = clean.crashed_shard(job.units, job.ctx, error)
-    return archive.stage_shard(job.out_dir, job.ctx.run_id, result.summary(job.index), result.tables())
+    result = clean.crashed_shard(job.raw_dir, job.units, job.ctx, error)
+    return _stage(job, result)
 
 
 def finish_run(plan: RunPlan, shards: list[dict]) -> dict:

@@ -19,6 +19,7 @@ from thresher.archive.catalogue import (
     published,
     read_dataset,
     read_file,
+    replaced,
 )
 from thresher.archive.commit import (
     AccountingError,
@@ -39,12 +40,13 @@ from thresher.archive.memory import (
     known_snapshots,
     memory_at,
     published_runs,
+    retryable_rejects,
 )
 
 __all__ = [
     "DATASETS", "INDEX", "RECORDS", "AccountingError", "ArchiveBusy", "Lock", "LockLost", "StorageError", "acquire",
     "check_manifest", "discard", "archive_memory", "dataset_paths", "deduplicate",
     "forget_memory", "iter_dataset", "iter_run", "known_doc_ids", "known_paragraph_counts", "known_snapshots",
-    "load_manifests", "memory_at", "publish", "published", "published_runs", "read_dataset", "read_file",
+    "load_manifests", "memory_at", "publish", "published", "published_runs", "read_dataset", "read_file", "replaced", "retryable_rejects",
     "recover", "stage_shard",
 ]

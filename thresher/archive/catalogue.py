@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
 from thresher.storage import Store
@@ -61,14 +62,17 @@ def _folder(name: str) -> str:
 
 def read_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> pa.Table:
     """All published rows of a dataset as one table (empty, with the schema, if none)."""
-    return _read_files(out_dir, dataset_paths(out_dir, name), name, columns)
+    with _manifests_read_once(out_dir):
+        return _read_files(out_dir, dataset_paths(out_dir, name), name, columns)
 
 
 def iter_dataset(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
     """All published rows of a dataset, one file (one shard) at a time: memory bounded by a
     shard, not the archive."""
-    for path in dataset_paths(out_dir, name):
-        yield read_file(out_dir, path, name, columns)
+    with _manifests_read_once(out_dir):
+        paths, gone = dataset_paths(out_dir, name), _replaced_in(out_dir, name)
+    for path in paths:
+        yield _read_files(out_dir, [path], name, columns, gone)
 
 
 def read_file(out_dir: str | os.PathLike, path: str, name: str, columns: list[str] | None = None) -> pa.Table:
@@ -76,13 +80,44 @@ def read_file(out_dir: str | os.PathLike, path: str, name: str, columns: list[st
     return _read_files(out_dir, [path], name, columns)
 
 
-def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None) -> pa.Table:
-    """Files of one dataset (paths relative to OUT_DIR) as one table."""
+def replaced(out_dir: str | os.PathLike) -> dict[str, frozenset[str]]:
+    """Reject rows that a later run replaced, by file: ``path -> doc_ids``.
+
+    A reject that says nothing about its input (``internal_error``, ``timeout``,
+    ``storage_error``: :data:`thresher.records.RETRYABLE`) is retried by the next run, whose
+    manifest lists the rows its new rows replace. Files are never rewritten (their sha256 is in
+    their manifest); readers leave the replaced rows out, so an input is in one row.
+    """
+    found: dict[str, set[str]] = {}
+    for manifest in load_manifests(out_dir):
+        for entry in manifest.get("replaces", []):
+            found.setdefault(entry["path"], set()).update(entry["doc_ids"])
+    return {path: frozenset(ids) for path, ids in found.items()}
+
+
+def _replaced_in(out_dir: str | os.PathLike, name: str) -> dict[str, frozenset[str]]:
+    return replaced(out_dir) if name == "rejects" else {}
+
+
+def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None,
+                gone: dict[str, frozenset[str]] | None = None) -> pa.Table:
+    """Files of one dataset (paths relative to OUT_DIR) as one table, without the rows later
+    runs replaced (``gone``, read from the manifests when not given)."""
     schema = SCHEMAS.get(name) or INDEX[name]
     if not files:
         return schema.empty_table() if columns is None else schema.empty_table().select(columns)
     store = Store(out_dir)
-    return pa.concat_tables(store.read_parquet(f, columns=columns, schema=schema) for f in files)
+    gone = _replaced_in(out_dir, name) if gone is None else gone
+    tables = []
+    for f in files:
+        if f not in gone:
+            tables.append(store.read_parquet(f, columns=columns, schema=schema))
+            continue
+        wanted = columns if columns is None or "doc_id" in columns else [*columns, "doc_id"]
+        table = store.read_parquet(f, columns=wanted, schema=schema)
+        table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=pa.array(sorted(gone[f]), pa.string()))))
+        tables.append(table if wanted is columns else table.select(columns))
+    return pa.concat_tables(tables)
 
 
 def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:

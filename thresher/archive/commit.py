@@ -190,6 +190,7 @@ def publish(
             "recovered_from_interrupted_runs": recovered or [],
             "shard_errors": [{"shard": s["shard"], "traceback": s["error"]} for s in shards if s.get("error")],
         }
+        manifest["replaces"] = _replaces(out_dir, shards)
         check_manifest(manifest)
         for f, entry in zip(staged, files):
             out.move(f["staged"], entry["path"])
@@ -207,6 +208,21 @@ def publish(
     out.remove_tree(stage)
     out.remove_if_empty("_staging")
     return manifest
+
+
+def _replaces(out_dir: str | os.PathLike, shards: list[dict]) -> list[dict]:
+    """The earlier reject rows this run's rows replace (``{"path", "doc_ids"}`` per file):
+    retryable rejects of the inputs it read again (see :func:`thresher.archive.replaced`)."""
+    found: dict[str, set[str]] = {}
+    for s in shards:
+        for path, doc_id in s.get("replaces", []):
+            found.setdefault(path, set()).add(doc_id)
+    if found:
+        listed = published(out_dir)
+        unknown = sorted(p for p in found if not p.startswith("rejects/") or p not in listed)
+        if unknown:
+            raise AccountingError(f"replaces rows of files that are not published rejects: {unknown}")
+    return [{"path": path, "doc_ids": sorted(ids)} for path, ids in sorted(found.items())]
 
 
 def _final_files(out: Store, run_id: str, shards: list[dict], decisions: dedup_decide.Decisions) -> list[dict]:

@@ -9,15 +9,42 @@ from __future__ import annotations
 import functools
 import os
 
-from thresher.archive.catalogue import RECORDS, _manifests_read_once, read_dataset
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from thresher.archive.catalogue import RECORDS, _manifests_read_once, dataset_paths, read_dataset, read_file, replaced
+from thresher.records import RETRYABLE
 from thresher.storage import Store
 
 def known_doc_ids(out_dir: str | os.PathLike) -> frozenset[str]:
-    """Every doc_id already archived, in any dataset: the inputs a new run can skip."""
+    """Every doc_id already archived, in any dataset: the inputs a new run can skip. Rejects
+    that say nothing about their input (:data:`~thresher.records.RETRYABLE`) are not known:
+    the next run tries those inputs again."""
     ids: set[str] = set()
     for name in RECORDS:
-        ids.update(read_dataset(out_dir, name, ["doc_id"]).column("doc_id").to_pylist())
+        if name == "rejects":
+            table = read_dataset(out_dir, name, ["doc_id", "reason"])
+            retry = pc.is_in(table.column("reason"), value_set=pa.array(sorted(RETRYABLE), pa.string()))
+            ids.update(table.filter(pc.invert(retry)).column("doc_id").to_pylist())
+        else:
+            ids.update(read_dataset(out_dir, name, ["doc_id"]).column("doc_id").to_pylist())
     return frozenset(ids)
+
+
+def retryable_rejects(out_dir: str | os.PathLike) -> dict[str, tuple[tuple[str, str], ...]]:
+    """The rejects a new run retries, by input: ``source_path -> ((file, doc_id), ...)``. The
+    run that reads such an input again replaces them all with the rows it makes of it (see
+    :func:`thresher.archive.replaced`). Only ``reason`` and ids are read, never texts."""
+    found: dict[str, list[tuple[str, str]]] = {}
+    with _manifests_read_once(out_dir):
+        gone = replaced(out_dir)
+        for path in dataset_paths(out_dir, "rejects"):
+            table = read_file(out_dir, path, "rejects", ["doc_id", "source_path", "reason"])
+            retry = table.filter(pc.is_in(table.column("reason"), value_set=pa.array(sorted(RETRYABLE), pa.string())))
+            for doc_id, source in zip(retry.column("doc_id").to_pylist(), retry.column("source_path").to_pylist()):
+                if doc_id not in gone.get(path, ()):
+                    found.setdefault(source, []).append((path, doc_id))
+    return {source: tuple(rows) for source, rows in found.items()}
 
 
 Memory = tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]

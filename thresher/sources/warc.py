@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders, StatusAndHeadersParser
 
 from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
@@ -88,8 +88,10 @@ def index_records(path: Path | str, fs=None) -> list[tuple[int, int, bool]]:
 
     Headers only: payloads are skipped (an uncompressed file is read through, a gzipped one
     inflated, since a gzip member's end is only found by inflating it: about 0.25 ms per record
-    of 70 KB here, against tens of milliseconds to extract the page). Never raises for bad
-    input: the reader, which meets the same bytes, reports the fault once, as it would unsplit.
+    of 70 KB here, against tens of milliseconds to extract the page), and HTTP headers are not
+    parsed (warcio raises inside its iterator on some, see :func:`_http`). Never raises for
+    bad input: the reader, which meets the same bytes, reports the fault once, as it would
+    unsplit.
     """
     found: list[tuple[int, int, bool]] = []
     try:
@@ -98,92 +100,187 @@ def index_records(path: Path | str, fs=None) -> list[tuple[int, int, bool]]:
         return found
     try:
         with fh:
-            records = ArchiveIterator(fh)
+            records = ArchiveIterator(fh, no_record_parse=True)
             for record in records:
                 _check(record)
                 length = record.rec_headers.get_header("Content-Length") or ""
                 page = record.rec_type in PAGE_RECORD_TYPES
                 found.append((records.get_record_offset(), int(length) if length.isdigit() else 0, page))
-    except (zlib.error, EOFError, ArchiveLoadFailed, ValueError, OSError):
-        pass  # the reader meets it again, in the last range of the file, and says so
+    except Exception:  # anything warcio raises on bad bytes: the reader meets it again and says so
+        pass
     return found
 
 
+class _NotWarc(ValueError):
+    """warcio read something that is not a WARC record (it reads legacy ARC, and junk as ARC)."""
+
+
 def iter_records(path: Path | str, max_bytes: int, max_records: int = 1_000_000, fs=None, start: int = 0,
-                 stop: int | None = None, pages_before: int = 0) -> Iterator[WarcRecord | tuple[int, Reject]]:
-    """Page-like records of a WARC file in file order; a record too large or a file that stops
-    parsing yields ``(offset, Reject)`` so the failure is recorded where it happened.
+                 stop: int | None = None, pages_before: int = 0, fh=None) -> Iterator[WarcRecord | tuple[int, Reject]]:
+    """Page-like records of a WARC file in file order; a record too large or that does not
+    parse, or a file that stops parsing, yields ``(offset, Reject)`` so the failure is recorded
+    where it happened.
+
+    A failure belongs to its record: a record whose headers warcio cannot read (a ``response``
+    without ``WARC-Target-URI`` made warcio raise, and used to cost the whole file) is one
+    ``malformed_warc`` reject, and reading goes on at the next record, found by the record's
+    gzip member or its Content-Length (:func:`_next_record`).
 
     A range of the file is read with ``start`` (the offset of its first record, from
     :func:`index_records`) and ``stop`` (where the next range starts; None: to the end, where
     a cut or trailing junk is reported). ``pages_before`` is the page records of the file
-    before ``start``: ``max_records`` counts the whole file, whichever range reaches it."""
-    offset = start
-    end = start
-    pages = pages_before
+    before ``start``: ``max_records`` counts the whole file, whichever range reaches it.
+    ``fs`` is the fsspec file system ``path`` is on (object storage), None for a local file;
+    ``fh``, when given, is the file already open (it is closed)."""
     try:
-        fh, size = _open(path, fs)
-        if start:
-            fh.seek(start)
+        if fh is not None:
+            size = fh.size if fs is not None else os.fstat(fh.fileno()).st_size
+        else:
+            fh, size = _open(path, fs)
     except OSError as exc:
         yield start, Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
         return
-    try:
-        with fh:
-            records = ArchiveIterator(fh)  # its offsets are absolute: it starts at fh.tell()
+    with fh:
+        yield from _records(fh, size, str(path), max_bytes, max_records, fs is not None, start, stop, pages_before)
+
+
+def _records(fh, size: int, path: str, max_bytes: int, max_records: int, remote: bool, start: int,
+             stop: int | None, pages: int) -> Iterator[WarcRecord | tuple[int, Reject]]:
+    end = start  # where the last record read ends, so where the next one starts
+    while True:
+        fh.seek(start)
+        records = ArchiveIterator(fh, no_record_parse=True)  # offsets absolute: it starts at fh.tell()
+        try:
             for record in records:
-                _check(record)
-                if record.rec_type not in PAGE_RECORD_TYPES:
-                    offset = records.get_record_offset()
-                    end = offset + records.get_record_length()
-                    if stop is not None and records.offset >= stop:
-                        return  # records.offset: where the next record starts
-                    continue
-                headers = record.rec_headers
-                if record.rec_type == "response" and record.http_headers is not None:
-                    content_type = record.http_headers.get_header("Content-Type") or ""
-                else:
-                    content_type = headers.get_header("Content-Type") or ""
-                pages += 1
-                if pages > max_records:
-                    yield records.get_record_offset(), Reject("too_large", f"more than {max_records} page records in one WARC file")
-                    return
-                # Read the payload before asking for the offset: warcio's get_record_offset()
-                # reads to the end of the record, after which the content stream is empty.
-                payload = record.content_stream().read(max_bytes + 1)
-                offset = records.get_record_offset()
-                end = offset + records.get_record_length()
-                if len(payload) > max_bytes:
-                    yield offset, Reject("too_large", f"WARC record payload over {max_bytes} bytes")
-                    if stop is not None and records.offset >= stop:
+                if record.format != "warc":  # warcio also reads legacy ARC, and junk as ARC
+                    raise _NotWarc(f"not a WARC record (looks like {record.format})")
+                if record.rec_type in PAGE_RECORD_TYPES:
+                    pages += 1
+                    if pages > max_records:
+                        yield records.get_record_offset(), Reject("too_large", f"more than {max_records} page records in one WARC file")
                         return
-                    continue
-                missing = getattr(record.raw_stream, "limit", 0)
-                if missing:
-                    # A cut file: warcio hands out the partial record without complaint; its
-                    # block is shorter than its Content-Length. Archiving half a page is worse
-                    # than rejecting it, and nothing can follow.
-                    yield offset, Reject("truncated_archive", f"record ends {missing} bytes short of its Content-Length")
-                    return
-                yield WarcRecord(
-                    offset,
-                    headers.get_header("WARC-Record-ID"),
-                    headers.get_header("WARC-Target-URI"),
-                    parse_timestamp(headers.get_header("WARC-Date")),
-                    content_type,
-                    payload,
-                )
+                try:
+                    found = _record(record, records, max_bytes)
+                except (zlib.error, EOFError):
+                    raise  # the file's own compression or length: nothing after this can be read
+                except Exception as exc:  # this record only: the rest of the file is still read
+                    offset = records.get_record_offset()
+                    found = offset, Reject("malformed_warc", f"the record at offset {offset} cannot be read "
+                                                             f"({type(exc).__name__}: {str(exc)[:160]}); the others are")
+                    log.warning("WARC %s: record at offset %d skipped: %s", path, offset, exc)
+                end = records.get_record_offset() + records.get_record_length()
+                if found is not None:
+                    yield found
+                    if isinstance(found, tuple) and found[1].reason == "truncated_archive":
+                        return
                 if stop is not None and records.offset >= stop:
-                    return
-    except (zlib.error, EOFError) as exc:
-        log.warning("WARC %s is truncated after offset %d: %s", path, offset, exc)
-        yield end, Reject("truncated_archive", f"{type(exc).__name__} after offset {offset}: {str(exc)[:200]}")
-        return
-    except (ArchiveLoadFailed, ValueError, OSError) as exc:
-        log.warning("WARC %s stops parsing after offset %d: %s", path, offset, exc)
-        yield end, Reject("malformed_warc", f"{type(exc).__name__} after offset {offset}: {str(exc)[:200]}")
-        return
-    if size - end > TRAILER_BYTES:
+                    return  # records.offset: where the next record starts, the next range's
+            break
+        except (zlib.error, EOFError) as exc:
+            log.warning("WARC %s is truncated after offset %d: %s", path, end, exc)
+            yield end, Reject("truncated_archive", f"{type(exc).__name__} after offset {end}: {str(exc)[:200]}")
+            return
+        except OSError as exc:  # reading failed, not parsing: the store's fault, or the disk's
+            log.warning("WARC %s: reading failed after offset %d: %s", path, end, exc)
+            yield end, Reject("storage_error" if remote else "unreadable", f"{type(exc).__name__} after offset {end}: {str(exc)[:200]}")
+            return
+        except Exception as exc:  # the record at ``end`` does not parse: find the next one
+            nxt = None if isinstance(exc, _NotWarc) else _next_record(fh, end, size)
+            log.warning("WARC %s: no record parses at offset %d (%s)%s", path, end, exc,
+                        f"; going on at offset {nxt}" if nxt else "")
+            what = f"{type(exc).__name__} at offset {end}: {str(exc)[:160]}"
+            yield end, Reject("malformed_warc", what + (f"; the records from offset {nxt} are read" if nxt else ""))
+            if nxt is None or (stop is not None and nxt >= stop):
+                return
+            start = end = nxt
+    if stop is None and size - end > TRAILER_BYTES:
         # Bytes after the last whole record that warcio did not read as a record: what was
         # lost must be on record. (An uncompressed WARC ends with the final record's CRLFs.)
         yield end, Reject("truncated_archive", f"{size - end} unread bytes after the last complete record (offset {end})")
+
+
+_HTTP = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], verify=False)
+
+
+def _record(record, records: ArchiveIterator, max_bytes: int) -> WarcRecord | tuple[int, Reject] | None:
+    """One record: a page-like record as a :class:`WarcRecord` (or its reject), None for the
+    others (requests, metadata, warcinfo describe the crawl). Raises when it does not parse."""
+    _check(record)
+    if record.rec_type not in PAGE_RECORD_TYPES:
+        return None
+    headers = record.rec_headers
+    record.http_headers = _http(record)
+    if record.http_headers is not None:
+        content_type = record.http_headers.get_header("Content-Type") or ""
+    else:
+        content_type = headers.get_header("Content-Type") or ""
+    # Read the payload before asking for the offset: warcio's get_record_offset() reads to
+    # the end of the record, after which the content stream is empty.
+    payload = record.content_stream().read(max_bytes + 1)
+    offset = records.get_record_offset()
+    if len(payload) > max_bytes:
+        return offset, Reject("too_large", f"WARC record payload over {max_bytes} bytes")
+    missing = getattr(record.raw_stream, "limit", 0)
+    if missing:
+        # A cut file: warcio hands out the partial record without complaint; its block is
+        # shorter than its Content-Length. Archiving half a page is worse than rejecting it,
+        # and nothing can follow.
+        return offset, Reject("truncated_archive", f"record ends {missing} bytes short of its Content-Length")
+    return WarcRecord(offset, headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Target-URI"),
+                      parse_timestamp(headers.get_header("WARC-Date")), content_type, payload)
+
+
+def _http(record) -> StatusAndHeaders | None:
+    """A response record's HTTP status and headers, parsed as warcio would (which it does not
+    here: with them parsed inside its iterator, a bad record broke the iteration of the file)."""
+    if record.rec_type != "response" or record.length == 0:
+        return None
+    uri = record.rec_headers.get_header("WARC-Target-URI")
+    if not uri:
+        raise ValueError("a response record without WARC-Target-URI")
+    if not uri.startswith(("http:", "https:")):
+        return None
+    return _HTTP.parse(record.raw_stream)
+
+
+RESYNC_SCAN = 64 << 20  # bytes searched for the next record of an uncompressed WARC
+
+
+def _next_record(fh, start: int, size: int) -> int | None:
+    """Where the record after the one at ``start`` begins, or None when it cannot be found.
+
+    In a ``.warc.gz`` each record is its own gzip member: the member at ``start`` is inflated
+    (output dropped) to find its end. In a plain WARC the record's Content-Length says where it
+    ends; without one, the next line starting ``WARC/1.`` is taken."""
+    fh.seek(start)
+    head = fh.read(2)
+    if head == b"\x1f\x8b":
+        fh.seek(start)
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        used = 0
+        while not inflater.eof:
+            chunk = fh.read(1 << 16)
+            if not chunk:
+                return None
+            try:
+                inflater.decompress(chunk, 1 << 16)
+                while inflater.unconsumed_tail and not inflater.eof:
+                    inflater.decompress(inflater.unconsumed_tail, 1 << 16)
+            except zlib.error:
+                return None
+            used += len(chunk)
+        nxt = start + used - len(inflater.unused_data)
+        return nxt if start < nxt <= size else None
+    fh.seek(start)
+    header = fh.read(1 << 16)
+    block = header.split(b"\r\n\r\n", 1)
+    if len(block) == 2:
+        for line in block[0].split(b"\r\n"):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length" and value.strip().isdigit():
+                nxt = start + len(block[0]) + 4 + int(value.strip())
+                return nxt if start < nxt <= size else None
+    fh.seek(start + 1)
+    data, base = fh.read(RESYNC_SCAN), start + 1
+    at = data.find(b"\nWARC/1.")
+    return base + at + 1 if at >= 0 else None
