@@ -93,19 +93,19 @@ def test_shards_read_the_archive_memory_of_the_runs_published_when_the_run_start
     archive changed under it (a second writer) stops instead of skipping by the wrong memory."""
     raw, out = corpus
     assert archive.published_runs(out) == ()
-    assert archive.memory_at(out, ()) == (frozenset(), {}, frozenset())
+    assert archive.memory_at(out, ()) == (frozenset(), frozenset())
     first = run_library(raw, out)
     runs = archive.published_runs(out)
     assert runs == (f"runs/{first['run_id']}.json",)
-    known, paragraphs, snapshots = archive.memory_at(out, runs)
+    known, snapshots = archive.memory_at(out, runs)
     assert known == archive.known_doc_ids(out) and len(known) == first["inputs"]["seen"]
-    assert snapshots == archive.known_snapshots(out) and paragraphs == archive.known_paragraph_counts(out)
+    assert snapshots == archive.known_snapshots(out)
     with pytest.raises(RuntimeError, match="one writer at a time"):
         archive.memory_at(out, ())
 
 
 def test_loading_the_archive_memory_reads_each_manifest_once(corpus, monkeypatch):
-    """Five datasets make the memory; on object storage each manifest read is a GET."""
+    """Four datasets make the memory; on object storage each manifest read is a GET."""
     from thresher.storage import Store
 
     raw, out = corpus

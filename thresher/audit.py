@@ -17,7 +17,7 @@ from pathlib import Path
 
 from thresher import archive
 from thresher.config import Config
-from thresher.dedup.templates import REPEAT_RULE
+from thresher.dedup.templates import REPEAT_NAME
 from thresher.provenance import config_sha256
 from thresher.records import Reject, sha256_hex
 from thresher.sources import Page, RawBytes, RawInput, content_bytes
@@ -62,7 +62,7 @@ def rederive_text(record: dict, snap: dict, cfg: Config) -> str | None:
     if isinstance(outcome, Reject):
         return None
     text = outcome[0].text
-    repeated = {r["text"] for r in record["removed"] if r["rule"] == REPEAT_RULE}
+    repeated = {r["text"] for r in record["removed"] if r["rule"].split("@")[0] == REPEAT_NAME}
     if repeated:  # the dedup stage's removals, replayed
         paragraphs = text.split("\n\n")
         text = "\n\n".join(p for p in paragraphs if p not in repeated) or text
@@ -212,6 +212,7 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
         cols = ["doc_id", "source_path", "similarity", "method", "duplicate_of"]
         relations = [{k: d[k] for k in cols[:4]} for table in archive.iter_dataset(out, "duplicates", cols)
                      for d in table.to_pylist() if d["duplicate_of"] == r["doc_id"]]
+    chain = version_chain(out, r) if dataset == "articles" else []
     record = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items() if k not in {"text", "removed"}}
     return {
         "dataset": dataset,
@@ -232,7 +233,31 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
         "removed": r.get("removed") or [],
         "duplicate_of": r.get("duplicate_of"),
         "duplicates": relations,
+        "versions": chain,
     }
+
+
+def version_chain(out_dir: str | Path, record: dict) -> list[dict]:
+    """Every version of the record's story, first to latest (one entry when it has never
+    changed): doc_id, version, fetch time and source of each, from the articles' links."""
+    cols = ["doc_id", "version", "version_of", "fetched_at", "source_path", "source_url"]
+    rows = {}
+    for table in archive.iter_dataset(out_dir, "articles", cols):
+        for row in table.to_pylist():
+            rows[row["doc_id"]] = row
+    later: dict[str, str] = {row["version_of"]: d for d, row in rows.items() if row["version_of"]}
+    first = record["doc_id"]
+    while rows.get(first, {}).get("version_of") in rows:
+        first = rows[first]["version_of"]
+    chain, seen, at = [], set(), first
+    while at is not None and at not in seen:
+        seen.add(at)
+        row = rows[at]
+        chain.append({"doc_id": at, "version": row["version"], "source_path": row["source_path"],
+                      "source_url": row["source_url"],
+                      "fetched_at": row["fetched_at"].isoformat() if row["fetched_at"] else None})
+        at = later.get(at)
+    return chain
 
 
 def describe(info: dict) -> str:
@@ -264,4 +289,12 @@ def describe(info: dict) -> str:
         lines.append(f"  duplicate of {info['duplicate_of']} ({r['method']}, similarity {r['similarity']})")
     for d in info["duplicates"]:
         lines.append(f"  copied by {d['doc_id']} ({d['source_path']}, {d['method']}, similarity {d['similarity']})")
+    chain = info.get("versions") or []
+    if len(chain) > 1:
+        me = next((v["version"] for v in chain if v["doc_id"] == r["doc_id"]), None)
+        lines.append(f"  version {me} of {len(chain)} of the story at this URL (search shows the latest):")
+        for v in chain:
+            here = "  <- this record" if v["doc_id"] == r["doc_id"] else ""
+            lines.append(f"    v{v['version']}: {v['doc_id']} fetched {v['fetched_at'] or 'at an unknown time'}, "
+                         f"{v['source_path']}{here}")
     return "\n".join(lines)

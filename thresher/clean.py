@@ -5,8 +5,10 @@ WARC), extracts each, and turns the outcome into an ``articles`` row or a ``reje
 full provenance. It never raises for a bad page: bad input becomes a reject with a reason, and
 an unexpected error on one page becomes an ``internal_error`` reject with the traceback logged,
 so one page cannot cost a shard. Pages already in the archive (same path, record and bytes) are
-skipped and counted. Then the shard's template paragraphs are removed and every article is
-signed for dedup, so the run-wide dedup step only compares signatures.
+skipped and counted. Then every article is signed for dedup and its paragraphs hashed, so the
+run-wide dedup step only compares signatures and counts paragraph hashes: template paragraphs
+are removed there, once copies and versions of one story are known (a shard cannot tell a
+site's template from a story it was sent ten times).
 """
 
 from __future__ import annotations
@@ -21,13 +23,12 @@ import pyarrow as pa
 
 from thresher import __version__
 from thresher.dates import parse_timestamp
-from thresher.dedup.signatures import signature_row
-from thresher.dedup.templates import strip_repeated_paragraphs
+from thresher.dedup.signatures import paragraph_row, signature_row
 from thresher.extract import Extracted, HtmlMeta, extract_page
 from thresher.provenance import RunContext
 from thresher.records import (
     ARTICLES_SCHEMA,
-    PARAGRAPHS_SCHEMA,
+    PARAGRAPH_LISTS_SCHEMA,
     REJECTS_SCHEMA,
     SIGNATURES_SCHEMA,
     SNAPSHOTS_SCHEMA,
@@ -48,7 +49,7 @@ class ShardResult:
     rejects: list[dict] = field(default_factory=list)
     signatures: list[dict] = field(default_factory=list)
     snapshots: list[dict] = field(default_factory=list)
-    paragraphs: Counter = field(default_factory=Counter)  # (site, paragraph hash) -> pages
+    paragraphs: list[dict] = field(default_factory=list)  # per article: paragraph hashes, lengths
     skipped: int = 0
     files: int = 0
     error: str | None = None  # traceback of a shard that crashed (see crashed_shard)
@@ -74,14 +75,13 @@ class ShardResult:
         }
 
     def tables(self) -> dict[str, pa.Table]:
-        """The shard's staged tables: rows, dedup signatures and paragraph counts."""
-        paragraphs = [{"site": site, "paragraph_hash": h, "pages": n} for (site, h), n in sorted(self.paragraphs.items())]
+        """The shard's staged tables: rows, dedup signatures and paragraph lists."""
         return {
             "articles": pa.Table.from_pylist(self.articles, schema=ARTICLES_SCHEMA),
             "rejects": pa.Table.from_pylist(self.rejects, schema=REJECTS_SCHEMA),
             "signatures": pa.Table.from_pylist(self.signatures, schema=SIGNATURES_SCHEMA),
             "snapshots": pa.Table.from_pylist(self.snapshots, schema=SNAPSHOTS_SCHEMA),
-            "paragraphs": pa.Table.from_pylist(paragraphs, schema=PARAGRAPHS_SCHEMA),
+            "paragraph_lists": pa.Table.from_pylist(self.paragraphs, schema=PARAGRAPH_LISTS_SCHEMA),
         }
 
 
@@ -244,7 +244,6 @@ def clean_shard(
     units: list[WorkUnit | RawInput],
     ctx: RunContext,
     known_ids: frozenset[str] = frozenset(),
-    known_paragraphs: dict[tuple[str, int], int] | None = None,
     known_snapshots: frozenset[str] = frozenset(),
     on_input: Callable[[int], None] | None = None,
     poisoned: dict[int, tuple[Reject, bool]] | None = None,
@@ -254,8 +253,8 @@ def clean_shard(
     in the shard that holds its first part.
 
     Bytes not yet in the archive's raw snapshots (``known_snapshots``) are kept for it. After
-    extraction, the shard removes paragraphs its sites repeat on many pages and signs every
-    article for dedup, so the corpus-wide dedup step only compares signatures.
+    extraction, the shard signs every article for dedup and hashes its paragraphs, so the
+    corpus-wide dedup step only compares signatures and counts hashes.
 
     A failure belongs to its input: an exception while reading or cleaning one input (or one
     record of a WARC) becomes that input's (record's) ``internal_error`` reject, and the shard
@@ -290,10 +289,10 @@ def clean_shard(
                     reject_input(result, raw_dir, work, ctx, rej, False, known_snapshots, snapped)
             else:
                 _failed_row(result, unit, rej, ctx, known_snapshots, snapped)
-    result.paragraphs = strip_repeated_paragraphs(result.articles, known_paragraphs or {})
     result.removed_per_rule.update(r["rule"] for row in result.articles for r in row["removed"])
     cache: dict[str, int] = {}
     result.signatures = [signature_row(row, cache) for row in result.articles]
+    result.paragraphs = [paragraph_row(row) for row in result.articles]
     return result
 
 

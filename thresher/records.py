@@ -95,6 +95,8 @@ ARTICLES_SCHEMA = pa.schema(
         _f("fetched_at_source", pa.string(), "where fetched_at came from: sidecar, warc or file_mtime"),
         _f("extractor", pa.string(), "what produced the text before the rules: textdump@1, trafilatura@…, readability@…", nullable=False),
         _f("removed", pa.list_(REMOVAL_TYPE), "every span the rules removed (offsets into the dump, or into the extractor's text for HTML)"),
+        _f("version", pa.int32(), "version of the page's story: 1, then 2, 3, … each time the same URL or canonical URL is fetched with text changed beyond a near-duplicate (null in duplicates/)"),
+        _f("version_of", pa.string(), "doc_id of the previous version of the story (null for a first version and in duplicates/)"),
     ]
     + _PROVENANCE[2:]
 )
@@ -116,7 +118,7 @@ DUPLICATES_SCHEMA = pa.schema(
     + [
         _f("duplicate_of", pa.string(), "doc_id of the canonical record in articles/", nullable=False),
         _f("similarity", pa.float64(), "estimated Jaccard similarity to the canonical (1.0 for exact copies)", nullable=False),
-        _f("method", pa.string(), "how the duplicate was found: exact or near", nullable=False),
+        _f("method", pa.string(), "how the duplicate was found: exact, near, or refetch (the same URL or canonical URL fetched again, text exact or near)", nullable=False),
     ]
 )
 
@@ -145,13 +147,25 @@ SIGNATURES_SCHEMA = pa.schema(
         _f("fetched_at", pa.float64(), "fetch time, seconds since the epoch (canonical choice)"),
         _f("n_chars", pa.int64(), "length of the text (canonical choice)"),
         _f("source_path", pa.string(), "source path (canonical tie-break)", nullable=False),
+        _f("urls", pa.list_(pa.string()), "keys of the page's URL and canonical URL (re-fetches and versions)"),
+        _f("terms", pa.list_(pa.uint32()), "hashed distinct words of a short text, low bit set for facts; null for long texts"),
+        _f("version", pa.int32(), "the article's version of its story (set when published)"),
     ]
 )
 PARAGRAPHS_SCHEMA = pa.schema(
     [
         _f("site", pa.string(), "site the paragraph was seen on", nullable=False),
         _f("paragraph_hash", pa.int64(), "hash of the normalised paragraph", nullable=False),
-        _f("pages", pa.int64(), "pages of this run on which it appeared", nullable=False),
+        _f("stories", pa.int64(), "distinct new stories of this run it appeared in (copies and versions of one story count once)", nullable=False),
+    ]
+)
+# Staged by each shard for the run-wide template stage, never published.
+PARAGRAPH_LISTS_SCHEMA = pa.schema(
+    [
+        _f("doc_id", pa.string(), "article", nullable=False),
+        _f("site", pa.string(), "site of the article"),
+        _f("hashes", pa.list_(pa.int64()), "hash of each paragraph of the text, in order", nullable=False),
+        _f("lengths", pa.list_(pa.int32()), "length of each paragraph in characters", nullable=False),
     ]
 )
 

@@ -119,8 +119,8 @@ def _replaced_by(units: list[WorkUnit], retry: dict[str, tuple[tuple[str, str], 
 def run_shard(job: ShardJob) -> dict:
     """Clean and stage one shard; its summary for the manifest. Top-level, so that process
     pools can pickle it; the archive's memory is read here, once per process and run."""
-    known, paragraphs, snapshots = archive.memory_at(job.out_dir, job.runs)
-    result = clean.clean_shard(job.raw_dir, job.units, job.ctx, known, paragraphs, snapshots)
+    known, snapshots = archive.memory_at(job.out_dir, job.runs)
+    result = clean.clean_shard(job.raw_dir, job.units, job.ctx, known, snapshots)
     return _stage(job, result)
 
 

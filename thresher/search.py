@@ -3,7 +3,8 @@
 Downstream of ``publish``: the index is a derived cache under ``OUT_DIR/search/`` (tantivy,
 BM25 ranking, stored fields for snippets), never part of the archive itself. Published runs
 only add articles, so the index is kept current by adding the articles of runs it has not
-seen (their ids are in ``runs.json`` beside it); deleting the folder just means the next
+seen (their ids are in ``runs.json`` beside it), and by dropping the versions a new one
+supersedes (search shows a story's latest version); deleting the folder just means the next
 search rebuilds it. A search that finds the index current reads no Parquet at all, which is
 what keeps repeated searches well under a second.
 """
@@ -23,7 +24,7 @@ import tantivy
 log = logging.getLogger(__name__)
 
 INDEX_DIR = "search"
-LAYOUT = 1  # bump when the index's schema changes: an index of another layout is rebuilt
+LAYOUT = 2  # bump when the index's schema or content changes: an index of another layout is rebuilt
 TITLE_BOOST = 2.0  # a query word in the headline says more than the same word in paragraph 9
 SNIPPET_CHARS = 220
 
@@ -79,9 +80,17 @@ def _add_run(writer: tantivy.IndexWriter, out_dir: Path, manifest: dict) -> int:
     from thresher import archive  # only when there is something to add: keeps searches fast
 
     cols = ["doc_id", "title", "text", "site", "published_at", "source_path"]
+    # A story's newer version replaces the older one in the index (the older stays in the
+    # archive, and `thresher audit` shows the chain): search returns the latest version.
+    superseded = {v for table in archive.iter_run(out_dir, manifest, "articles", ["version_of"])
+                  for v in table.column("version_of").to_pylist() if v}
+    for doc_id in sorted(superseded):
+        writer.delete_documents_by_term("doc_id", doc_id)
     added = 0
     for table in archive.iter_run(out_dir, manifest, "articles", cols):
         for row in table.to_pylist():
+            if row["doc_id"] in superseded:
+                continue
             doc = tantivy.Document(doc_id=row["doc_id"], title=row["title"] or "", text=row["text"],
                                    site=row["site"] or "", site_key=(row["site"] or "").lower(),
                                    source_path=row["source_path"])

@@ -16,14 +16,17 @@ import posixpath
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from thresher.archive.catalogue import DATASETS, INDEX, RECORDS, _folder, published, read_dataset
+from thresher.archive.memory import known_paragraph_counts
 from thresher.dedup import decide as dedup_decide
+from thresher.dedup import templates
 from thresher.provenance import RunContext, code_record
-from thresher.records import SCHEMAS, SIGNATURES_SCHEMA
+from thresher.records import PARAGRAPH_LISTS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
 from thresher.storage import Store
 
 log = logging.getLogger(__name__)
@@ -104,23 +107,92 @@ def discard(out_dir: str | os.PathLike, run_id: str) -> None:
         pass
 
 
-def deduplicate(out_dir: str | os.PathLike, run_id: str, shards: list[dict]) -> dict:
-    """Find this run's duplicates among its own articles and against the whole archive.
+def _staged(out: Store, shards: list[dict], name: str, schema: pa.Schema) -> pa.Table:
+    """One staged dataset of the run: the files its shard summaries name, as one table."""
+    files = [f["staged"] for s in shards for f in s["written"] if f["dataset"] == name]
+    return pa.concat_tables(out.read_parquet(f, schema=schema) for f in files) if files else schema.empty_table()
 
-    Reads only signatures (the ones the run's ``shards`` staged, and the archive's index), never
-    texts, and never a file no shard summary names (what a failed attempt left). Writes the
-    decisions into staging for :func:`publish` to apply. Returns counts.
+
+GUARDED_SCHEMA = pa.schema([("doc_id", pa.string()), ("share", pa.float64())])
+MAX_GUARDED_LISTED = 200  # pages the manifest names; its count covers them all
+
+
+def deduplicate(out_dir: str | os.PathLike, run_id: str, shards: list[dict]) -> dict:
+    """Find this run's duplicates and versions among its own articles and against the whole
+    archive, then its template paragraphs, counted over distinct stories.
+
+    Reads only signatures and paragraph hashes (the ones the run's ``shards`` staged, and the
+    archive's index), never texts, and never a file no shard summary names (what a failed
+    attempt left). Writes into staging for :func:`publish` to apply: duplicates, versions, the
+    paragraphs to cut, the pages the template guard spared, and the run's paragraph counts for
+    later runs. Returns counts.
     """
     out, stage = Store(out_dir), _staging(run_id)
-    new_files = [f["staged"] for s in shards for f in s["written"] if f["dataset"] == "signatures"]
-    new = (pa.concat_tables(out.read_parquet(f, schema=SIGNATURES_SCHEMA) for f in new_files) if new_files
-           else SIGNATURES_SCHEMA.empty_table())
-    table, counts = dedup_decide.decide(read_dataset(out_dir, "signatures"), new)
+    new = _staged(out, shards, "signatures", SIGNATURES_SCHEMA)
+    table, outcomes, counts = dedup_decide.decide(read_dataset(out_dir, "signatures"), new)
+    lists = _staged(out, shards, "paragraph_lists", PARAGRAPH_LISTS_SCHEMA)
+    fresh = templates.new_story_counts(lists, outcomes.select(["doc_id", "story"]))
+    hashes = pc.unique(pc.list_flatten(lists.column("hashes").combine_chunks())) if lists.num_rows else pa.array([], pa.int64())
+    totals = Counter(known_paragraph_counts(out_dir, hashes.to_pylist()))
+    totals.update(dict(zip(zip(fresh.column("site").to_pylist(), fresh.column("paragraph_hash").to_pylist()),
+                           fresh.column("stories").to_pylist())))
+    cuts, guarded = templates.template_cuts(lists, totals)
     try:
         out.write_parquet(table, f"{stage}/decisions.parquet")
+        out.write_parquet(outcomes, f"{stage}/outcomes.parquet")
+        out.write_parquet(cuts, f"{stage}/template_cuts.parquet")
+        out.write_parquet(pa.Table.from_pylist(guarded, schema=GUARDED_SCHEMA), f"{stage}/template_guarded.parquet")
+        if fresh.num_rows:
+            out.write_parquet(fresh, f"{stage}/paragraphs.parquet", compression="zstd")
     except OSError as exc:
         raise StorageError(f"writing the run's dedup decisions failed: {exc}") from exc
+    counts.update({"template_articles": cuts.num_rows, "template_guarded": len(guarded)})
     return counts
+
+
+def _read_or_empty(out: Store, path: str, schema: pa.Schema) -> pa.Table:
+    return out.read_parquet(path) if out.isfile(path) else schema.empty_table()
+
+
+def _apply_templates(table: pa.Table, cuts: dict[str, list[int]], guarded: dict[str, float],
+                     spared: list[dict]) -> tuple[pa.Table, int]:
+    """The staged articles with their template paragraphs cut (and logged); the pages the guard
+    spared are added to ``spared`` by name. Returns the table and the paragraphs cut."""
+    ids = table.column("doc_id").to_pylist()
+    hit = [i for i, d in enumerate(ids) if d in cuts or d in guarded]
+    if not hit:
+        return table, 0
+    rows = table.to_pylist()
+    n = 0
+    for i in hit:
+        row = rows[i]
+        if row["doc_id"] in guarded:
+            spared.append({"doc_id": row["doc_id"], "source_path": row["source_path"], "share": guarded[row["doc_id"]]})
+        else:
+            n += templates.apply_cuts(row, cuts[row["doc_id"]])
+    return pa.Table.from_pylist(rows, schema=table.schema), n
+
+
+@dataclass
+class _Dedup:
+    """What the run-wide dedup step decided, as :func:`publish` applies it."""
+
+    decisions: dedup_decide.Decisions
+    versions: dict[str, tuple[int, str | None]]
+    cuts: dict[str, list[int]]
+    guarded: dict[str, float]
+    spared: list[dict] = field(default_factory=list)
+    template_cut: int = 0
+
+    @classmethod
+    def read(cls, out: Store, stage: str) -> _Dedup:
+        outcomes = _read_or_empty(out, f"{stage}/outcomes.parquet", dedup_decide.OUTCOMES_SCHEMA).to_pylist()
+        return cls(
+            dedup_decide.as_lookup(_read_or_empty(out, f"{stage}/decisions.parquet", dedup_decide.DECISIONS_SCHEMA)),
+            {o["doc_id"]: (o["version"], o["version_of"]) for o in outcomes if o["version"] is not None},
+            {c["doc_id"]: c["paragraphs"] for c in _read_or_empty(out, f"{stage}/template_cuts.parquet", templates.CUTS_SCHEMA).to_pylist()},
+            {g["doc_id"]: g["share"] for g in _read_or_empty(out, f"{stage}/template_guarded.parquet", GUARDED_SCHEMA).to_pylist()},
+        )
 
 
 class AccountingError(RuntimeError):
@@ -161,9 +233,10 @@ def publish(
     stage = _staging(ctx.run_id)
     moved: list[str] = []
     try:
-        decided = out.read_parquet(f"{stage}/decisions.parquet") if out.isfile(f"{stage}/decisions.parquet") else dedup_decide.DECISIONS_SCHEMA.empty_table()
-        decisions = dedup_decide.as_lookup(decided)
-        staged = _final_files(out, ctx.run_id, shards, decisions)
+        dedup = _Dedup.read(out, stage)
+        decisions = dedup.decisions
+        staged = _final_files(out, ctx.run_id, shards, dedup)
+        rules[templates.REPEAT_RULE] += dedup.template_cut
         files = [{"path": _folder(f["dataset"]) + f["name"], "rows": f["rows"], "sha256": out.sha256(f["staged"])} for f in staged]
         manifest = {
             "run_id": ctx.run_id,
@@ -184,7 +257,9 @@ def publish(
                 "rejects": totals["rejects"],
             },
             "duplicates_by_method": dict(sorted(Counter(d[2] for d in decisions.values()).items())),
-            "removed_per_rule": dict(sorted(rules.items())),
+            "removed_per_rule": dict(sorted((k, v) for k, v in rules.items() if v)),
+            "template_guard": {"pages": len(dedup.spared), "max_share": templates.MAX_TEMPLATE_SHARE,
+                               "listed": sorted(dedup.spared, key=lambda g: g["source_path"])[:MAX_GUARDED_LISTED]},
             "rejects_per_reason": dict(sorted(reasons.items())),
             "files": files,
             "recovered_from_interrupted_runs": recovered or [],
@@ -225,32 +300,41 @@ def _replaces(out_dir: str | os.PathLike, shards: list[dict]) -> list[dict]:
     return [{"path": path, "doc_ids": sorted(ids)} for path, ids in sorted(found.items())]
 
 
-def _final_files(out: Store, run_id: str, shards: list[dict], decisions: dedup_decide.Decisions) -> list[dict]:
-    """The staged files to publish, dedup applied: articles found to be duplicates move to a
-    duplicates file of their shard; only canonical signatures join the index, so later runs
-    compare against canonical records. Each entry: dataset, staged path, rows, published name."""
+def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup) -> list[dict]:
+    """The staged files to publish, dedup applied: template paragraphs are cut; articles found
+    to be duplicates move to a duplicates file of their shard, the others get their version;
+    only canonical signatures join the index, so later runs compare against canonical records;
+    the run's paragraph counts (over distinct new stories) join the index for later runs. Each
+    entry: dataset, staged path, rows, published name."""
     final = []
     for s in shards:
         name = f"{run_id}-{s['shard']:05d}.parquet"
         for f in s["written"]:
             src, rows = f["staged"], f["rows"]
+            if f["dataset"] == "paragraph_lists":
+                continue  # the template stage's input, used by deduplicate; never published
             if f["dataset"] == "articles":
-                canon, dups = dedup_decide.split_articles(out.read_parquet(src, schema=SCHEMAS["articles"]), decisions)
+                table, cut = _apply_templates(out.read_parquet(src, schema=SCHEMAS["articles"]), dedup.cuts, dedup.guarded,
+                                              dedup.spared)
+                dedup.template_cut += cut
+                canon, dups = dedup_decide.split_articles(table, dedup.decisions)
+                canon = dedup_decide.set_versions(canon, dedup.versions)
+                out.write_parquet(canon, src, compression="zstd")
                 if dups.num_rows:
-                    out.write_parquet(canon, src, compression="zstd")
                     dst = posixpath.join(posixpath.dirname(src), "duplicates.parquet")
                     out.write_parquet(dups, dst, compression="zstd")
                     final.append({"dataset": "duplicates", "staged": dst, "rows": dups.num_rows, "name": name})
                 rows = canon.num_rows
             elif f["dataset"] == "signatures":
                 sig = out.read_parquet(src, schema=SIGNATURES_SCHEMA)
-                dup = dedup_decide.is_duplicate(sig, decisions)
-                if pc.any(dup).as_py():
-                    sig = sig.filter(pc.invert(dup))
-                    out.write_parquet(sig, src, compression="zstd")
+                sig = sig.filter(pc.invert(dedup_decide.is_duplicate(sig, dedup.decisions)))
+                out.write_parquet(dedup_decide.set_versions(sig, dedup.versions), src, compression="zstd")
                 rows = sig.num_rows
             if rows:
                 final.append({"dataset": f["dataset"], "staged": src, "rows": rows, "name": name})
+    counts = f"{_staging(run_id)}/paragraphs.parquet"
+    if out.isfile(counts):
+        final.append({"dataset": "paragraphs", "staged": counts, "rows": out.parquet_rows(counts), "name": f"{run_id}-run.parquet"})
     return final
 
 

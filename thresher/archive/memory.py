@@ -1,13 +1,15 @@
 """The archive's memory: what a new run must know of what is already archived.
 
-Doc ids to skip, paragraph counts per site (template paragraphs) and the raw snapshots already
-stored, read from the published datasets; loaded once per worker process and run.
+Doc ids to skip and the raw snapshots already stored, read from the published datasets, loaded
+once per worker process and run; and, for the run-wide dedup step only, the stories per site in
+which a paragraph was seen (template paragraphs).
 """
 
 from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Iterable
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -47,15 +49,15 @@ def retryable_rejects(out_dir: str | os.PathLike) -> dict[str, tuple[tuple[str, 
     return {source: tuple(rows) for source, rows in found.items()}
 
 
-Memory = tuple[frozenset[str], dict[tuple[str, int], int], frozenset[str]]
+Memory = tuple[frozenset[str], frozenset[str]]
 
 
 def archive_memory(out_dir: str | os.PathLike) -> Memory:
-    """What a new run needs to know of the archive: doc_ids to skip, per-site paragraph
-    counts, and the raw snapshots already stored. Five datasets are read with the manifests
-    loaded once (on object storage, one GET per published run instead of five)."""
+    """What a shard needs to know of the archive: doc_ids to skip and the raw snapshots already
+    stored. Four datasets are read with the manifests loaded once (on object storage, one GET
+    per published run instead of four)."""
     with _manifests_read_once(out_dir):
-        return known_doc_ids(out_dir), known_paragraph_counts(out_dir), known_snapshots(out_dir)
+        return known_doc_ids(out_dir), known_snapshots(out_dir)
 
 
 def published_runs(out_dir: str | os.PathLike) -> tuple[str, ...]:
@@ -66,7 +68,7 @@ def published_runs(out_dir: str | os.PathLike) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=1)
 def _memory_of(out_dir: str, runs: tuple[str, ...]) -> Memory:
-    return archive_memory(out_dir) if runs else (frozenset(), {}, frozenset())
+    return archive_memory(out_dir) if runs else (frozenset(), frozenset())
 
 
 def forget_memory() -> None:
@@ -79,7 +81,7 @@ def memory_at(out_dir: str | os.PathLike, runs: tuple[str, ...]) -> Memory:
     once per process and run.
 
     Shard tasks get the runs, not the memory: on a large archive the memory is millions of ids
-    and paragraph counts, which the orchestrator would otherwise pickle into every task (and
+    and snapshot hashes, which the orchestrator would otherwise pickle into every task (and
     Prefect walk through, item by item, looking for futures). Each worker process reads it
     from OUT_DIR on its first shard instead, and keeps it for the next. A run whose archive
     has changed since it started (a second writer, which thresher does not support) fails
@@ -97,11 +99,20 @@ def known_snapshots(out_dir: str | os.PathLike) -> frozenset[str]:
     return frozenset(read_dataset(out_dir, "snapshots", ["raw_sha256"]).column("raw_sha256").to_pylist())
 
 
-def known_paragraph_counts(out_dir: str | os.PathLike) -> dict[tuple[str, int], int]:
-    """Pages per (site, paragraph hash) over all published runs: memory for repeated paragraphs."""
-    table = read_dataset(out_dir, "paragraphs")
-    if table.num_rows == 0:
+def known_paragraph_counts(out_dir: str | os.PathLike, hashes: Iterable[int] | None = None) -> dict[tuple[str, int], int]:
+    """Distinct stories per (site, paragraph hash) over all published runs: the memory of the
+    template stage. With ``hashes``, only those paragraphs are read (a run needs the counts of
+    the paragraphs it holds, not of the whole archive), one index file at a time."""
+    wanted = None if hashes is None else pa.array(sorted(set(hashes)), pa.int64())
+    parts = []
+    for path in dataset_paths(out_dir, "paragraphs"):
+        table = read_file(out_dir, path, "paragraphs")
+        if wanted is not None:
+            table = table.filter(pc.is_in(table.column("paragraph_hash"), value_set=wanted))
+        if table.num_rows:
+            parts.append(table)
+    if not parts:
         return {}
-    summed = table.group_by(["site", "paragraph_hash"]).aggregate([("pages", "sum")])
+    summed = pa.concat_tables(parts).group_by(["site", "paragraph_hash"]).aggregate([("stories", "sum")])
     return dict(zip(zip(summed.column("site").to_pylist(), summed.column("paragraph_hash").to_pylist()),
-                    summed.column("pages_sum").to_pylist()))
+                    summed.column("stories_sum").to_pylist()))

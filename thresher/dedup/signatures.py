@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from thresher.urls import url_key
+
 # Shingles of five words: long enough that two different stories rarely share many (common
 # phrases are 2-3 words), short enough that a light edit only breaks the few around it.
 SHINGLE_WORDS = 5
@@ -100,6 +102,12 @@ def minhash(tokens: Sequence[str], cache: dict[str, int] | None = None) -> np.nd
     return values.min(axis=0).astype(np.uint32)
 
 
+def word_minhash(words: np.ndarray, perms: int) -> np.ndarray:
+    """MinHash (``perms`` values) of a set of word hashes (uint64): short texts' candidates."""
+    values = (np.outer(words, _A[:perms]) + _B[:perms]) % _PRIME
+    return values.min(axis=0).astype(np.uint32)
+
+
 def band_keys(signatures: np.ndarray) -> np.ndarray:
     """One uint64 key per LSH band (``(n, BANDS)`` for ``(n, NUM_PERM)`` signatures):
     documents sharing any key become candidates. Computed in blocks: widening a million
@@ -125,11 +133,57 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(a == b))
 
 
+# Texts under this many words also carry their *terms* (below): for briefs, MinHash over
+# shingles sees the shared template more than the facts that make each brief a story of its own.
+SHORT_WORDS = 300
+
+
+_RAW_TOKEN = re.compile(r"\w+", re.UNICODE)
+_OPENERS = "\"'“‘«([¿¡-–—"
+
+
+def _starts_sentence(text: str, at: int) -> bool:
+    """True when the token at ``at`` opens a sentence (or a paragraph): its capital says nothing."""
+    k = at - 1
+    while k >= 0 and (text[k].isspace() and text[k] != "\n" or text[k] in _OPENERS):
+        k -= 1
+    return k < 0 or text[k] in ".!?:;\n…"
+
+
+def terms(text: str) -> list[int] | None:
+    """The distinct words of a short text as sorted 30-bit hashes, each shifted left by two
+    bits that mark a *fact*: bit 0 a name or number (a capitalised word inside a sentence:
+    names, places, teams; or a token with a digit), bit 1 a number (scores, prices, dates,
+    reference numbers). None for texts of :data:`SHORT_WORDS` words or more, where shingles
+    alone decide.
+
+    Two briefs written on one template share most words and differ in their facts; two copies
+    of one brief share their facts. :func:`thresher.dedup.clusters.facts_differ` compares them.
+    """
+    found: set[int] = set()
+    n = 0
+    for m in _RAW_TOKEN.finditer(text):
+        n += 1
+        if n >= SHORT_WORDS:
+            return None
+        tok = m.group()
+        number = any(c.isdigit() for c in tok)
+        fact = number or (tok[:1].isupper() and not _starts_sentence(text, m.start()))
+        found.add(((zlib.crc32(tok.casefold().encode("utf-8")) & 0x3FFFFFFF) << 2) | (number << 1) | fact)
+    return sorted(found)
+
+
 def signature_row(row: dict, cache: dict[str, int]) -> dict:
-    """What dedup needs of an article, computed once in the shard that cleaned it."""
+    """What dedup needs of an article, computed once in the shard that cleaned it: the text's
+    exact-copy key and MinHash signature, its terms when it is short, and the keys of its URLs
+    (the page's own and its canonical URL), which tell a re-fetch of the same page."""
     tokens = dedup_tokens(row["text"])
     sig = minhash(tokens, cache)
     fetched = row["fetched_at"]
+    canonical = url_key(row.get("canonical_url"))
+    if canonical and canonical.endswith("/"):
+        canonical = None  # a canonical link to the site's home page says nothing about this page
+    keys = sorted({k for k in (url_key(row.get("source_url")), canonical) if k})
     return {
         "doc_id": row["doc_id"],
         "site": row["site"],
@@ -138,4 +192,14 @@ def signature_row(row: dict, cache: dict[str, int]) -> dict:
         "fetched_at": fetched.timestamp() if fetched else float("inf"),
         "n_chars": len(row["text"]),
         "source_path": row["source_path"],
+        "urls": keys,
+        "terms": terms(row["text"]),
+        "version": None,
     }
+
+
+def paragraph_row(row: dict) -> dict:
+    """An article's paragraphs as dedup's template stage needs them: a hash and a length each."""
+    paras = row["text"].split("\n\n")
+    return {"doc_id": row["doc_id"], "site": row["site"], "hashes": [paragraph_hash(p) for p in paras],
+            "lengths": [len(p) for p in paras]}
