@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from thresher import __version__
 from thresher.cli import app
 
-COMMANDS = ["run", "clean", "verify", "audit", "report", "search", "export", "rules", "schema"]
+COMMANDS = ["run", "clean", "verify", "audit", "report", "search", "export", "rules", "schema", "keygen"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

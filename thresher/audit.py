@@ -18,6 +18,8 @@ from pathlib import Path
 from thresher import archive
 from thresher.config import Config
 from thresher.dedup.templates import REPEAT_NAME
+from thresher.archive.chain import check_chain
+from thresher.archive.configs import load_config, read_config
 from thresher.provenance import config_sha256
 from thresher.records import Reject, sha256_hex
 from thresher.sources import Page, RawBytes, RawInput, content_bytes
@@ -32,6 +34,7 @@ class Report:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     checked: dict[str, int] = field(default_factory=dict)
+    head: dict | None = None  # the chain's newest manifest: what an auditor keeps (--expect-head)
 
     @property
     def ok(self) -> bool:
@@ -87,9 +90,18 @@ def _snapshots_for(out_dir: str | Path, shas: set[str], where: dict[str, str] | 
     return found
 
 
-def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, seed: int = 0) -> Report:
+def _legacy_config(manifest: dict) -> Config | None:
+    """The config of a run published before configs were stored, when it is this thresher's
+    default (the only one whose patterns are still known), else None."""
+    cfg = Config()
+    return cfg if manifest.get("config_sha256") == config_sha256(cfg) else None
+
+
+def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, seed: int = 0,
+           public_key: str | None = None, expect_head: str | None = None) -> Report:
     """Check the archive (a local folder or a URL); every problem is named (file, run or
-    doc_id) in ``errors``."""
+    doc_id) in ``errors``. ``public_key`` (hex): every run must be signed with it;
+    ``expect_head``: a chain head kept earlier must still be on the chain."""
     out = out_dir
     store = Store(out)
     report = Report()
@@ -97,7 +109,32 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     if not manifests:
         report.errors.append(f"{out}: no published run (runs/*.json)")
         return report
+    # 0. the manifests as one chain, and the configs they name
+    checked_chain = check_chain(out, manifests, public_key, expect_head)
+    report.errors += checked_chain.errors
+    report.warnings += checked_chain.warnings
+    report.head = checked_chain.head
+    configs: dict[str, Config | None] = {}
+    stored: dict[str, dict | None] = {}
+    for m in manifests:
+        sha = m.get("config_sha256")
+        if sha not in stored:
+            entry, problem = read_config(out, sha)
+            stored[sha] = entry
+            if problem and "chain" not in m and _legacy_config(m) is not None:
+                report.warnings.append(f"run {m['run_id']} predates the config store; its config is this thresher's default")
+                configs[sha] = _legacy_config(m)
+            elif problem:
+                report.errors.append(f"run {m['run_id']}: {problem}")
+                configs[sha] = None
+            else:
+                configs[sha], why = load_config(entry)
+                if why:
+                    report.warnings.append(f"config {sha[:12]}… (run {m['run_id']}): {why}: its records are not re-derived")
+        if stored[sha] is not None and stored[sha]["config"] != m.get("config"):
+            report.errors.append(f"run {m['run_id']}: its manifest's config differs from the stored config {sha[:12]}…")
     # 1. files against their manifests
+    before_files = len(report.errors)
     rows_by_run: dict[str, dict[str, int]] = {}
     for m in manifests:
         for f in m["files"]:
@@ -123,7 +160,7 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
             if written.get(name, 0) != c.get(name, 0):
                 report.errors.append(f"run {m['run_id']}: {written.get(name, 0)} {name} rows in files, manifest says {c.get(name, 0)}")
     report.checked["runs"] = len(manifests)
-    if report.errors:
+    if len(report.errors) > before_files:
         return report  # tables that fail their hashes cannot be trusted for the record checks
     # 3. raw snapshots against their content address, one file at a time: the archive's raw
     # bytes can be far larger than memory, so only their addresses are kept (and where they are)
@@ -160,8 +197,6 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     report.checked["records"] = len(seen_ids)
     # 5. texts re-derived from the raw bytes: a record file at a time, with just the snapshots
     # its records need
-    cfg = Config()
-    current = config_sha256(cfg)
     chosen = None if all_records else set(random.Random(seed).sample(range(texts), min(sample, texts)))
     rederived, index = 0, 0
     for name in ("articles", "duplicates"):
@@ -170,10 +205,13 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
             index += table.num_rows
             snaps = _snapshots_for(out, {r["raw_sha256"] for r in picked}, where)
             for r in picked:
-                if r["config_sha256"] != current:
-                    report.warnings.append(f"doc {r['doc_id']}: made with config {r['config_sha256'][:12]}…, this thresher has "
-                                           f"{current[:12]}…: text not re-derived")
+                if r["config_sha256"] not in configs:
+                    report.errors.append(f"doc {r['doc_id']} ({r['source_path']}): column config_sha256 names config "
+                                         f"{str(r['config_sha256'])[:12]}…, which no run's manifest names")
                     continue
+                cfg = configs[r["config_sha256"]]
+                if cfg is None:
+                    continue  # reported once, above
                 snap = snaps.get(r["raw_sha256"])
                 if snap is None:
                     continue  # reported above

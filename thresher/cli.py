@@ -73,6 +73,8 @@ def run(
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),
     as_json: bool = typer.Option(False, "--json", help="Print the run manifest as JSON."),
+    signing_key: Path = typer.Option(None, "--signing-key", exists=True, dir_okay=False,
+                                     help="Sign the run's manifest with this ed25519 private key (PEM; see `thresher keygen`). Default: $THRESHER_SIGNING_KEY."),
 ) -> None:
     """Archive RAW_DIR into OUT_DIR with the Prefect flow `archive_corpus`.
 
@@ -94,6 +96,10 @@ def run(
     raw_dir, out_dir = checked_locations(raw_dir, out_dir)  # an operator's error costs nothing
     from flows import launch  # then: it starts the workers' fork server and Prefect's server
 
+    if signing_key is not None:  # read where the run publishes, never passed as a flow parameter
+        from thresher.archive.chain import SIGNING_KEY_ENV
+
+        os.environ[SIGNING_KEY_ENV] = str(signing_key.resolve())
     early = launch.prepare(dask_address)
     manifest = guarded(lambda: launch.run_archive(early, raw_dir, out_dir, shard_size, shard_bytes, workers, dask_address,
                                                   sys.stderr))
@@ -142,30 +148,78 @@ def verify(
     out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
     all_records: bool = typer.Option(False, "--all", help="Re-derive every record's text, not a sample."),
     sample: int = typer.Option(100, min=0, help="How many records to re-derive when --all is not given."),
+    key: str = typer.Option(None, "--key", help="The operator's ed25519 public key (64 hex characters, or a file): every run must be signed with it."),
+    expect_head: str = typer.Option(None, "--expect-head", help="A chain head printed by an earlier verify: it must still be on the chain."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check the archive: file hashes against run manifests, raw snapshots against their
-    sha256, records against snapshots, each run's accounting, and texts re-derived from the
-    raw bytes. Exit code 0 only if everything holds; each problem names its file or record.
+    """Check the archive: the run manifests as one unbroken chain up to its head (and signed,
+    with --key), file hashes against run manifests, stored configs, raw snapshots against
+    their sha256, records against snapshots and their run, each run's accounting, and records
+    re-derived from the raw bytes. Exit code 0 only if everything holds; each problem names
+    its run, file, record or column. What it proves and what it cannot: docs/verify.md.
+
+    Prints the chain's head: keep it where the archive's writers cannot change it, and give it
+    to a later verify with --expect-head to prove no run was removed or rewritten since.
 
     Example: thresher verify clean --all
+    Example: thresher verify clean --key operator.pub --expect-head 5f1c…
     Example: thresher verify s3://news/clean
     """
+    from thresher.archive.chain import read_public_key
     from thresher.audit import verify as run_verify
+    from thresher.text import printable
 
     out_dir = _location(out_dir, "'OUT_DIR'")
-    report = run_verify(out_dir, all_records=all_records, sample=sample)
+    try:
+        public_key = read_public_key(key) if key else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="'--key'")
+    report = run_verify(out_dir, all_records=all_records, sample=sample, public_key=public_key, expect_head=expect_head)
     if as_json:
         sys.stdout.write(json.dumps({"ok": report.ok, **report.__dict__}, indent=2) + "\n")
     else:
         for line in report.errors:
-            console.print(f"[red]FAIL[/red] {line}", highlight=False)
+            console.print(f"[red]FAIL[/red] {printable(line)}", highlight=False, markup=False)
         for line in report.warnings:
-            console.print(f"[yellow]warn[/yellow] {line}", highlight=False)
+            console.print(f"warn {printable(line)}", highlight=False, markup=False, style="yellow")
         checked = ", ".join(f"{v} {k}" for k, v in report.checked.items())
         console.print(("[green]archive verified[/green]: " if report.ok else f"[red]{len(report.errors)} problem(s)[/red]; checked: ") + checked)
+        if report.head:
+            console.print(f"chain head: {report.head['manifest_sha256']} (run {report.head['run_id']}, "
+                          f"{report.head['runs']} runs); keep it outside the archive: verify --expect-head HASH", highlight=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def keygen(
+    path: Path = typer.Argument(..., help="Where to write the private key (PEM); the public key goes to PATH.pub."),
+) -> None:
+    """Make an ed25519 key pair for signing run manifests.
+
+    Give the private key to runs (`thresher run --signing-key PATH`, or THRESHER_SIGNING_KEY=PATH
+    in a deployment's environment); give the public key (printed, and in PATH.pub) to auditors
+    (`thresher verify OUT_DIR --key PATH.pub`). Keep the private key away from anyone who should
+    not be able to publish runs: whoever holds it can sign a rewritten archive.
+
+    Example: thresher keygen ~/.config/thresher/signing.pem
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from thresher.archive.chain import public_key_hex
+
+    if path.exists():
+        console.print(f"[red]{path} exists[/red]: not overwriting a key")
+        raise typer.Exit(1)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    Path(f"{path}.pub").write_text(public_key_hex(key) + "\n", encoding="ascii")
+    sys.stdout.write(public_key_hex(key) + "\n")
 
 
 @app.command()

@@ -84,7 +84,17 @@ def load_patterns(path: str | None = None) -> Patterns:
 
     Cached: a config names its tables once, and every page of a run uses the same compiled ones.
     """
-    raw = Path(path).read_bytes() if path else resources.files("thresher").joinpath("data/patterns.toml").read_bytes()
+    return compile_patterns(patterns_source(path))
+
+
+def patterns_source(path: str | None = None) -> bytes:
+    """The bytes of a patterns file (None: the packaged one): what the archive's config store
+    keeps, so that a config can be re-run after the file has changed or gone."""
+    return Path(path).read_bytes() if path else resources.files("thresher").joinpath("data/patterns.toml").read_bytes()
+
+
+def compile_patterns(raw: bytes) -> Patterns:
+    """Compile the tables of a patterns file's bytes (UTF-8 TOML)."""
     d = tomllib.loads(raw.decode("utf-8"))
     cap = d["caption"]
     cred = d["credits"]

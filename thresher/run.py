@@ -11,7 +11,9 @@ which makes each step a task and runs the shards in parallel or on a cluster. St
 2. :func:`run_shard` per shard, anywhere (it reads the archive's memory itself): clean, stage;
    a shard that keeps crashing becomes :func:`shard_failed`, its inputs ``internal_error``
    rejects, so the run can still publish with nothing lost or hidden;
-3. :func:`finish_run`: dedup against the archive, publish (manifest last), lock released;
+3. :func:`finish_run`: dedup against the archive, publish (manifest last, chained to the
+   previous run and signed with the operator's key when ``THRESHER_SIGNING_KEY`` names one),
+   lock released;
 4. :func:`report_run`: the run's report, which must not make a published run look failed.
 
 A run that fails anywhere after :func:`begin_run` ends with :func:`end_run`: its lock is
@@ -31,6 +33,7 @@ from functools import partial
 
 from thresher import archive, clean, preflight, report, sources
 from thresher.archive.lock import Lock
+from thresher.archive.chain import signing_key_from_env
 from thresher.config import Config
 from thresher.provenance import RunContext, new_run
 from thresher.sources import WorkUnit
@@ -80,6 +83,7 @@ def begin_run(raw_dir: str | os.PathLike, out_dir: str | os.PathLike, config: Co
     :class:`~thresher.preflight.UsageError` for an operator's error and
     :class:`~thresher.archive.ArchiveBusy` when another run writes OUT_DIR, both before any work."""
     ctx = new_run(config, flow_run_id)
+    signing_key_from_env()  # a key that does not load fails here, before any work
     raw, out = str(raw_dir), str(out_dir)
     preflight.check_locations(raw, out)
     try:
@@ -147,7 +151,7 @@ def finish_run(plan: RunPlan, shards: list[dict]) -> dict:
     finished = datetime.now(timezone.utc).isoformat()
     shards = sorted(shards, key=lambda s: s["shard"])
     manifest = archive.publish(plan.out_dir, plan.ctx, plan.raw_dir, plan.files, shards, finished, plan.recovered,
-                               commit_check=plan.lock.check if plan.lock else None)
+                               commit_check=plan.lock.check if plan.lock else None, signing_key=signing_key_from_env())
     if plan.lock:
         plan.lock.release()
     log.info("run %s published: %s, %s", plan.ctx.run_id, manifest["inputs"], manifest["counts"])

@@ -13,13 +13,18 @@ import unicodedata
 from collections import Counter
 
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# Control characters are never text: NUL, escape sequences (a title that recolours or clears an
+# auditor's terminal), DEL and the C1 range. Tabs and line ends are whitespace and handled as such.
+_CONTROLS = dict.fromkeys([*range(0, 9), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0)], None)
+_INVISIBLE.update(_CONTROLS)
 
 
 _SPACES = re.compile(r"\s+")
 
 
 def normalize_line(line: str) -> str:
-    """NFC, invisible characters dropped, any run of whitespace (NBSP too) made one space."""
+    """NFC, invisible and control characters dropped, any run of whitespace (NBSP too) made
+    one space."""
     line = unicodedata.normalize("NFC", line).translate(_INVISIBLE)
     return _SPACES.sub(" ", line).strip()
 
@@ -58,3 +63,23 @@ def containment(inner: str, outer: str) -> float:
     a, b = shingles(inner), shingles(outer)
     total = sum(a.values())
     return sum((a & b).values()) / total if total else 1.0
+
+
+def strip_controls(value: str) -> str:
+    """``value`` without control characters (line ends and tabs become spaces): for names and
+    titles, which are one line."""
+    return value.replace("\r", " ").replace("\n", " ").replace("\t", " ").translate(_CONTROLS)
+
+
+# Characters a terminal or a viewer acts on instead of showing: controls (escape sequences),
+# bidirectional overrides and isolates (text that reads differently than it is), lone surrogates
+# (a file name that is not UTF-8, which would crash the writer).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def printable(value: object) -> str:
+    """``value`` as text that is safe to print: every character a terminal would act on is shown
+    as its escape (``\\x1b``, ``\\u202e``), so an auditor sees what is there and nothing acts."""
+    text = value if isinstance(value, str) else str(value)
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii")
+                       if ord(m.group()) < 0xD800 or ord(m.group()) > 0xDFFF else f"\\u{ord(m.group()):04x}", text)

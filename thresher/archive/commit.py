@@ -21,7 +21,9 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thresher.archive.catalogue import DATASETS, INDEX, RECORDS, _folder, published, read_dataset
+from thresher.archive import chain
+from thresher.archive.catalogue import DATASETS, INDEX, RECORDS, _folder, load_manifests, published, read_dataset
+from thresher.archive.configs import store_config
 from thresher.archive.memory import known_paragraph_counts
 from thresher.dedup import decide as dedup_decide
 from thresher.dedup import templates
@@ -63,6 +65,8 @@ def recover(out_dir: str | os.PathLike) -> list[str]:
         if posixpath.basename(tmp).startswith("."):
             out.remove(tmp)
             removed.append(tmp)
+    if chain.catch_up_head(out_dir, load_manifests(out_dir)):
+        removed.append(f"{chain.HEAD} (moved to the newest run: a publish was killed before it moved it)")
     return removed
 
 
@@ -209,8 +213,11 @@ def publish(
     finished_at: str,
     recovered: list[str] | None = None,
     commit_check: Callable[[], None] | None = None,
+    signing_key: object | None = None,
 ) -> dict:
-    """Move a run's staged files into the datasets and write its manifest (last).
+    """Move a run's staged files into the datasets and write its manifest (last), chained to
+    the run published before it and signed with ``signing_key`` (the operator's ed25519 key)
+    when given; then move the chain's head to it.
 
     Refuses to publish when the accounting does not hold, so a run that lost a page fails
     loudly instead of archiving a hole; every count is checked before the manifest is written
@@ -270,6 +277,9 @@ def publish(
         for f, entry in zip(staged, files):
             out.move(f["staged"], entry["path"])
             moved.append(entry["path"])
+        store_config(out_dir, ctx.config)  # content-addressed: what config_sha256 points at
+        before = load_manifests(out_dir)
+        manifest = chain.link(manifest, before[-1] if before else None, signing_key)
         if commit_check is not None:
             commit_check()
         # The commit point: a temporary file renamed into place locally, one PUT on object storage.
@@ -280,6 +290,10 @@ def publish(
     except BaseException:
         _take_back(out, moved)
         raise
+    try:  # after the commit point: a head left behind is caught up by the next run's recovery
+        chain.write_head(out_dir, manifest, len(before) + 1)
+    except OSError as exc:
+        log.warning("run %s is published, but %s could not be moved to it (%s); the next run moves it", ctx.run_id, chain.HEAD, exc)
     out.remove_tree(stage)
     out.remove_if_empty("_staging")
     return manifest
