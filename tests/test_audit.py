@@ -159,3 +159,39 @@ def test_killed_runs_never_half_publish(tmp_path):
     rows = [r["source_path"] for name in archive.RECORDS for r in archive.read_dataset(out, name).to_pylist()]
     assert sorted(rows) == sorted(i.source_path for i in sources.discover(raw))
     assert not (out / "_staging").exists()
+
+
+def _damage(out, how):
+    """Damage the articles file that holds 001's record; return its path and a record elsewhere."""
+    rel_001 = next(p for p in archive.published(out) if p.startswith("articles/"))
+    path = out / rel_001
+    if how == "flip":
+        data = bytearray(path.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        path.write_bytes(bytes(data))
+    else:
+        path.unlink()
+    return rel_001
+
+
+@pytest.mark.parametrize("how", ["flip", "delete"])
+def test_audit_and_export_name_the_damage_and_go_on(tmp_path, how):
+    from typer.testing import CliRunner
+
+    from archive_samples import build_archive
+    from thresher.cli import app
+
+    _, out, _ = build_archive(tmp_path)
+    reject = archive.read_dataset(out, "rejects").to_pylist()[0]
+    damaged = _damage(out, how)
+    info = audit.lineage(out, reject["doc_id"])  # a record in another file
+    assert info["record"]["doc_id"] == reject["doc_id"] and any(damaged in d for d in info["damaged"])
+    res = CliRunner().invoke(app, ["audit", str(out), reject["doc_id"]])
+    assert res.exit_code == 0 and "DAMAGED" in res.stdout and damaged in res.stdout
+    dest = tmp_path / "rejects.jsonl"
+    res = CliRunner().invoke(app, ["export", str(out), "--dataset", "rejects", "-o", str(dest)])
+    assert res.exit_code == 0 and len(dest.read_text().splitlines()) == len(archive.read_dataset(out, "rejects"))
+    res = CliRunner().invoke(app, ["export", str(out), "-o", str(tmp_path / "articles.jsonl")])
+    assert res.exit_code == 1 and damaged in res.stderr  # named, and the rest exported
+    assert (tmp_path / "articles.jsonl").exists()
+    assert any(damaged in e for e in audit.verify(out).errors)

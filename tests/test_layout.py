@@ -12,7 +12,7 @@ from conftest import ROOT
 PACKAGE = ROOT / "thresher"
 # Lower stages first; a module may import its own stage and any stage listed before it.
 STAGES = [
-    {"records", "text", "urls", "storage", "dates", "language", "patterns", "config", "progress"},
+    {"records", "text", "urls", "storage", "dates", "language", "patterns", "config", "progress", "values"},
     {"sources"},
     {"rules"},
     {"extract"},

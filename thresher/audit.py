@@ -21,10 +21,11 @@ from thresher.dedup.templates import REPEAT_NAME
 from thresher.archive.chain import check_chain
 from thresher.archive.configs import load_config, read_config
 from thresher.provenance import config_sha256
-from thresher.records import Reject, sha256_hex
+from thresher.records import SCHEMAS, TS_RANGE, Reject, sha256_hex, within_ranges
 from thresher.sources import Page, RawBytes, RawInput, content_bytes
 from thresher.sources.decode import declared_charset
 from thresher.storage import Store
+from thresher.text import printable
 
 
 @dataclass
@@ -39,6 +40,19 @@ class Report:
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    def lines(self) -> list[tuple[str, str | None]]:
+        """The report for a terminal, as (line, style): problems, notes, a summary and the
+        head to keep. Lines quote scraped values and file names: each is made printable."""
+        out = [(f"FAIL {printable(e)}", "red") for e in self.errors]
+        out += [(f"warn {printable(w)}", "yellow") for w in self.warnings]
+        checked = ", ".join(f"{v} {k}" for k, v in self.checked.items())
+        out.append((("archive verified: " if self.ok else f"{len(self.errors)} problem(s); checked: ") + checked,
+                    "green" if self.ok else "red"))
+        if self.head:
+            out.append((f"chain head: {self.head['manifest_sha256']} (run {self.head['run_id']}, {self.head['runs']} runs); "
+                        "keep it outside the archive and check it later with verify --expect-head HASH", None))
+        return out
 
 
 def _page_from_snapshot(record: dict, snap: dict, cfg: Config) -> Page | None:
@@ -88,6 +102,25 @@ def _snapshots_for(out_dir: str | Path, shas: set[str], where: dict[str, str] | 
         table = table.filter(pc.is_in(table.column("raw_sha256"), value_set=pa.array(sorted(shas), pa.string())))
         found.update((row["raw_sha256"], row) for row in table.to_pylist())
     return found
+
+
+def out_of_range(out_dir: str | Path, name: str) -> list[str]:
+    """Each value of a dataset outside its field's range (see ``records.TS_RANGE``), named by
+    doc_id and column: a row thresher's door would never have let through."""
+    import pyarrow as pa
+
+    schema = SCHEMAS[name]
+    columns = ["doc_id"] + [f.name for f in schema if pa.types.is_timestamp(f.type)]
+    problems = []
+    store = Store(out_dir)
+    for path in archive.dataset_paths(out_dir, name):
+        raw = store.read_parquet(path, columns=columns, schema=pa.schema([schema.field(c) for c in columns]))
+        held, counts = within_ranges(raw, schema)
+        for column in counts:
+            before, after = raw.column(column).is_null(), held.column(column).is_null()
+            ids = [i for i, b, a in zip(raw.column("doc_id").to_pylist(), before.to_pylist(), after.to_pylist()) if a and not b]
+            problems += [f"doc {i} ({path}): column {column} holds a time outside {TS_RANGE}" for i in ids]
+    return problems
 
 
 def _legacy_config(manifest: dict) -> Config | None:
@@ -172,7 +205,10 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
                 report.errors.append(f"snapshot {sha[:16]}… (first seen as {source}): content does not hash to its address")
             where[sha] = path
     report.checked["snapshots"] = len(where)
-    # 4. records against snapshots, ids and links (ids only: texts stay on disk)
+    # 4. values outside their schema's range (readers null them; here they are named)
+    for name in archive.RECORDS:
+        report.errors += out_of_range(out, name)
+    # 5. records against snapshots, ids and links (ids only: texts stay on disk)
     seen_ids: set[str] = set()
     links: list[tuple[str, str]] = []
     canon: set[str] = set()
@@ -222,33 +258,49 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     return report
 
 
-def find_record(out_dir: str | Path, key: str) -> tuple[str, dict] | None:
-    """A record by doc_id, source path or URL (first match: articles, duplicates, rejects)."""
+def find_record(out_dir: str | Path, key: str, damaged: list | None = None) -> tuple[str, dict, str] | None:
+    """A record by doc_id, source path or URL (first match: articles, duplicates, rejects),
+    with the file it is in. Files that are missing or changed are skipped and listed in
+    ``damaged``: one damaged file must not hide every other record."""
     for name in archive.RECORDS:
-        for table in archive.iter_dataset(out_dir, name):
+        for path, table in archive.iter_intact(out_dir, name, damaged=damaged):
             for r in table.to_pylist():
                 if key in (r["doc_id"], r["source_path"], r.get("source_url"), r.get("canonical_url")):
-                    return name, r
+                    return name, r, path
+    return None
+
+
+def _snapshot(out_dir: str | Path, sha: str | None, damaged: list) -> dict | None:
+    """The snapshot row of ``sha`` from the intact snapshot files, or None."""
+    import pyarrow.compute as pc
+
+    if not sha:
+        return None
+    for _, table in archive.iter_intact(out_dir, "snapshots", damaged=damaged):
+        found = table.filter(pc.equal(table.column("raw_sha256"), sha))
+        if found.num_rows:
+            return found.to_pylist()[0]
     return None
 
 
 def lineage(out_dir: str | Path, key: str) -> dict | None:
-    """Everything the archive knows about one record's origin, as plain data."""
+    """Everything the archive knows about one record's origin, as plain data; ``damaged``
+    lists the files that could not be read on the way (missing, changed, unparseable)."""
     out = out_dir
-    store = Store(out)
-    found = find_record(out, key)
+    damaged: list = []
+    found = find_record(out, key, damaged)
     if found is None:
         return None
-    dataset, r = found
-    runs = {m["run_id"]: m for m in archive.load_manifests(out)}
-    files = archive.published(out)
-    run = next((runs[f["run_id"]] for p, f in files.items() if p.startswith(dataset + "/") and
-                r["doc_id"] in store.read_parquet(p, columns=["doc_id"]).column("doc_id").to_pylist()), None)
-    snap = _snapshots_for(out, {r["raw_sha256"]}).get(r["raw_sha256"]) if r["raw_sha256"] else None
+    dataset, r, path = found
+    manifests = archive.load_manifests(out)
+    runs = {m["run_id"]: m for m in manifests}
+    run = runs.get(archive.published(out)[path]["run_id"])
+    on_chain = {id(m) for m in check_chain(out, manifests).order} if run is not None else set()
+    snap = _snapshot(out, r["raw_sha256"], damaged)
     relations = []
     if dataset == "articles":
         cols = ["doc_id", "source_path", "similarity", "method", "duplicate_of"]
-        relations = [{k: d[k] for k in cols[:4]} for table in archive.iter_dataset(out, "duplicates", cols)
+        relations = [{k: d[k] for k in cols[:4]} for _, table in archive.iter_intact(out, "duplicates", cols, damaged)
                      for d in table.to_pylist() if d["duplicate_of"] == r["doc_id"]]
     chain = version_chain(out, r) if dataset == "articles" else []
     record = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items() if k not in {"text", "removed"}}
@@ -256,6 +308,7 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
         "dataset": dataset,
         "record": record,
         "text": r.get("text"),
+        "file": path,
         "raw": {
             "sha256": r["raw_sha256"],
             "bytes": r["raw_bytes"],
@@ -265,13 +318,15 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
         },
         "run": None if run is None else {
             "run_id": run["run_id"], "started_at": run["started_at"], "finished_at": run["finished_at"],
-            "thresher_version": run["thresher_version"], "git_commit": run["git_commit"],
-            "config_sha256": run["config_sha256"], "flow_run_id": run["flow_run_id"], "libraries": run["libraries"],
+            "thresher_version": run.get("thresher_version"), "git_commit": run.get("git_commit"),
+            "config_sha256": run.get("config_sha256"), "flow_run_id": run.get("flow_run_id"), "libraries": run.get("libraries"),
+            "on_chain": id(run) in on_chain, "signed": "signature" in run,
         },
         "removed": r.get("removed") or [],
         "duplicate_of": r.get("duplicate_of"),
         "duplicates": relations,
         "versions": chain,
+        "damaged": [str(d) for d in damaged],
     }
 
 
@@ -280,7 +335,7 @@ def version_chain(out_dir: str | Path, record: dict) -> list[dict]:
     changed): doc_id, version, fetch time and source of each, from the articles' links."""
     cols = ["doc_id", "version", "version_of", "fetched_at", "source_path", "source_url"]
     rows = {}
-    for table in archive.iter_dataset(out_dir, "articles", cols):
+    for _, table in archive.iter_intact(out_dir, "articles", cols):  # a damaged file: named by lineage
         for row in table.to_pylist():
             rows[row["doc_id"]] = row
     later: dict[str, str] = {row["version_of"]: d for d, row in rows.items() if row["version_of"]}
@@ -314,7 +369,10 @@ def describe(info: dict) -> str:
         lines.append(f"  fetched: {r['fetched_at']} (from {r.get('fetched_at_source')})")
     if run:
         lines.append(f"  processed: run {run['run_id']} at {r['processed_at']}, thresher {run['thresher_version']}"
-                     f" (git {str(run['git_commit'])[:12]}), config {run['config_sha256'][:12]}…, Prefect flow run {run['flow_run_id']}")
+                     f" (git {str(run['git_commit'])[:12]}), config {str(run['config_sha256'])[:12]}…, Prefect flow run {run['flow_run_id']}")
+        lines.append("  run manifest: " + ("on the chain" if run["on_chain"] else
+                                           "NOT ON THE CHAIN (edited or added: its provenance is not to be trusted)")
+                     + (", signed (check the key with `thresher verify --key`)" if run["signed"] else ", unsigned"))
     if r.get("extractor"):
         lines.append(f"  extracted by: {r['extractor']}, encoding {r.get('encoding')}")
     if info["dataset"] == "rejects":
@@ -335,4 +393,10 @@ def describe(info: dict) -> str:
             here = "  <- this record" if v["doc_id"] == r["doc_id"] else ""
             lines.append(f"    v{v['version']}: {v['doc_id']} fetched {v['fetched_at'] or 'at an unknown time'}, "
                          f"{v['source_path']}{here}")
-    return "\n".join(lines)
+    for problem in info.get("damaged", []):
+        lines.append(f"  DAMAGED, skipped: {problem} (run `thresher verify` for the whole archive)")
+    for note in r.get("normalised") or []:
+        lines.append(f"  normalised {note['field']}: {note['reason']} (was {note['original'][:200]!r})")
+    # every value here may come from a page, a sidecar or a file name: nothing in it may act on
+    # the terminal (escape sequences, bidirectional overrides) or fail to encode
+    return "\n".join(printable(line) for line in lines)

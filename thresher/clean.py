@@ -38,6 +38,7 @@ from thresher.records import (
 from thresher.sources import Failed, Page, RawInput, WorkUnit, read_pages
 from thresher.text import word_count
 from thresher.urls import url_host
+from thresher.values import Door
 
 log = logging.getLogger(__name__)
 
@@ -116,34 +117,41 @@ def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | Non
     """An ``articles`` row: the extracted page, its sidecar and markup facts, its provenance.
 
     Where sources disagree, what the scraper recorded (sidecar, WARC) wins over what the page
-    says about itself, which wins over what the rules found in the text.
+    says about itself, which wins over what the rules found in the text. Every value passes the
+    door first (:class:`thresher.values.Door`): what it changes or drops is in ``normalised``.
     """
     side = page.item.sidecar
     html = html or HtmlMeta()
-    url = page.url or html.canonical_url
-    site = _text(side.get("site")) or html.site_name or url_host(url)
-    published = parse_timestamp(ex.published_at) or parse_timestamp(side.get("published_at"))
+    door = Door(ctx.processed_at)
+    canonical = door.url("canonical_url", html.canonical_url)
+    url = door.url("source_url", page.url) or canonical
+    site = door.name("site", _text(side.get("site"))) or door.name("site", html.site_name) or url_host(url)
+    published = (door.time("published_at", parse_timestamp(ex.published_at), ex.published_at)
+                 or door.time("published_at", parse_timestamp(side.get("published_at")), side.get("published_at")))
+    fetched_original = side.get("fetched_at") if page.fetched_at_source == "sidecar" else None
+    fetched = door.time("fetched_at", page.fetched_at, fetched_original)
     return {
         **_provenance(page, ctx),
         "source_url": url,
-        "canonical_url": html.canonical_url,
+        "canonical_url": canonical,
         "site": site,
-        "title": ex.title or _text(side.get("title")),
-        "description": html.description,
-        "authors": list(ex.authors),
-        "credits": list(ex.credits),
-        "source_agency": ex.source_agency,
+        "title": door.name("title", ex.title) or door.name("title", _text(side.get("title"))),
+        "description": door.name("description", html.description),
+        "authors": door.names("authors", ex.authors),
+        "credits": door.names("credits", ex.credits),
+        "source_agency": door.name("source_agency", ex.source_agency),
         "published_at": published,
         "language": ex.language,
         "text": ex.text,
         "word_count": word_count(ex.text),
         "encoding": ex.encoding,
-        "fetched_at": page.fetched_at,
-        "fetched_at_source": page.fetched_at_source,
+        "fetched_at": fetched,
+        "fetched_at_source": page.fetched_at_source if fetched is not None else None,
         "extractor": ex.extractor,
         "removed": [
             {"rule": r.rule, "line": r.line, "start": r.start, "end": r.end, "text": r.text} for r in ex.removed
         ],
+        "normalised": door.notes,
     }
 
 
@@ -151,10 +159,11 @@ def reject_row(unit: Page | Failed, rej: Reject, stage: str, ctx: RunContext) ->
     """A ``rejects`` row: which input (and record), at which stage, and why; with the site when
     the scraper or the WARC said it, so rejects can be counted per site."""
     side = unit.item.sidecar
-    url = getattr(unit, "url", None) or _text(side.get("url"))
-    site = _text(side.get("site")) or url_host(url)
+    door = Door(ctx.processed_at)
+    url = door.url("source_url", getattr(unit, "url", None) or _text(side.get("url")))
+    site = door.name("site", _text(side.get("site"))) or url_host(url)
     return {**_provenance(unit, ctx), "source_url": url, "site": site, "stage": stage, "reason": rej.reason,
-            "detail": rej.detail[:500]}
+            "detail": rej.detail[:500], "normalised": door.notes}
 
 
 def process_page(page: Page, ctx: RunContext) -> tuple[str, dict]:

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from thresher import __version__
+from thresher.text import printable
 
 app = typer.Typer(
     help="thresher: scraped news pages in, a clean, deduplicated, auditable Parquet archive out.",
@@ -73,8 +75,7 @@ def run(
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),
     as_json: bool = typer.Option(False, "--json", help="Print the run manifest as JSON."),
-    signing_key: Path = typer.Option(None, "--signing-key", exists=True, dir_okay=False,
-                                     help="Sign the run's manifest with this ed25519 private key (PEM; see `thresher keygen`). Default: $THRESHER_SIGNING_KEY."),
+    signing_key: Path = typer.Option(None, "--signing-key", exists=True, dir_okay=False, help="Sign the run's manifest with this ed25519 key (PEM, `thresher keygen`); default $THRESHER_SIGNING_KEY."),
 ) -> None:
     """Archive RAW_DIR into OUT_DIR with the Prefect flow `archive_corpus`.
 
@@ -97,9 +98,7 @@ def run(
     from flows import launch  # then: it starts the workers' fork server and Prefect's server
 
     if signing_key is not None:  # read where the run publishes, never passed as a flow parameter
-        from thresher.archive.chain import SIGNING_KEY_ENV
-
-        os.environ[SIGNING_KEY_ENV] = str(signing_key.resolve())
+        os.environ["THRESHER_SIGNING_KEY"] = str(signing_key.resolve())
     early = launch.prepare(dask_address)
     manifest = guarded(lambda: launch.run_archive(early, raw_dir, out_dir, shard_size, shard_bytes, workers, dask_address,
                                                   sys.stderr))
@@ -152,14 +151,11 @@ def verify(
     expect_head: str = typer.Option(None, "--expect-head", help="A chain head printed by an earlier verify: it must still be on the chain."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check the archive: the run manifests as one unbroken chain up to its head (and signed,
-    with --key), file hashes against run manifests, stored configs, raw snapshots against
-    their sha256, records against snapshots and their run, each run's accounting, and records
-    re-derived from the raw bytes. Exit code 0 only if everything holds; each problem names
-    its run, file, record or column. What it proves and what it cannot: docs/verify.md.
-
-    Prints the chain's head: keep it where the archive's writers cannot change it, and give it
-    to a later verify with --expect-head to prove no run was removed or rewritten since.
+    """Check the archive: runs chained up to the head (signed, with --key), files, configs,
+    snapshots, records and their runs, accounting, and records re-derived from the raw bytes.
+    Exit 0 only if all holds; each problem names its run, file, record or column. It prints the
+    chain's head: keep it outside the archive and pass it to a later verify (--expect-head).
+    What it proves, and what it cannot: docs/verify.md.
 
     Example: thresher verify clean --all
     Example: thresher verify clean --key operator.pub --expect-head 5f1c…
@@ -167,10 +163,9 @@ def verify(
     """
     from thresher.archive.chain import read_public_key
     from thresher.audit import verify as run_verify
-    from thresher.text import printable
 
     out_dir = _location(out_dir, "'OUT_DIR'")
-    try:
+    try:  # a key that does not read is a usage error (exit 2), not a failed check
         public_key = read_public_key(key) if key else None
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="'--key'")
@@ -178,15 +173,8 @@ def verify(
     if as_json:
         sys.stdout.write(json.dumps({"ok": report.ok, **report.__dict__}, indent=2) + "\n")
     else:
-        for line in report.errors:
-            console.print(f"[red]FAIL[/red] {printable(line)}", highlight=False, markup=False)
-        for line in report.warnings:
-            console.print(f"warn {printable(line)}", highlight=False, markup=False, style="yellow")
-        checked = ", ".join(f"{v} {k}" for k, v in report.checked.items())
-        console.print(("[green]archive verified[/green]: " if report.ok else f"[red]{len(report.errors)} problem(s)[/red]; checked: ") + checked)
-        if report.head:
-            console.print(f"chain head: {report.head['manifest_sha256']} (run {report.head['run_id']}, "
-                          f"{report.head['runs']} runs); keep it outside the archive: verify --expect-head HASH", highlight=False, soft_wrap=True)
+        for line, style in report.lines():  # every line printable: records hold scraped values
+            console.print(line, style=style, highlight=False, markup=False, soft_wrap=True)
     if not report.ok:
         raise typer.Exit(1)
 
@@ -195,31 +183,18 @@ def verify(
 def keygen(
     path: Path = typer.Argument(..., help="Where to write the private key (PEM); the public key goes to PATH.pub."),
 ) -> None:
-    """Make an ed25519 key pair for signing run manifests.
-
-    Give the private key to runs (`thresher run --signing-key PATH`, or THRESHER_SIGNING_KEY=PATH
-    in a deployment's environment); give the public key (printed, and in PATH.pub) to auditors
-    (`thresher verify OUT_DIR --key PATH.pub`). Keep the private key away from anyone who should
-    not be able to publish runs: whoever holds it can sign a rewritten archive.
+    """Make an ed25519 key pair for signing run manifests: the private key for runs (`run
+    --signing-key PATH` or THRESHER_SIGNING_KEY=PATH), the public key (printed, and PATH.pub)
+    for auditors (`verify --key PATH.pub`). Whoever holds the private key can sign anything.
 
     Example: thresher keygen ~/.config/thresher/signing.pem
     """
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-
-    from thresher.archive.chain import public_key_hex
-
-    if path.exists():
-        console.print(f"[red]{path} exists[/red]: not overwriting a key")
+    try:
+        from thresher.archive.chain import write_key_pair
+        sys.stdout.write(write_key_pair(path) + "\n")
+    except FileExistsError:
+        console.print(f"[red]{escape(str(path))} exists[/red]: not overwriting a key")
         raise typer.Exit(1)
-    key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-    Path(f"{path}.pub").write_text(public_key_hex(key) + "\n", encoding="ascii")
-    sys.stdout.write(public_key_hex(key) + "\n")
 
 
 @app.command()
@@ -238,7 +213,7 @@ def audit(
     out_dir = _location(out_dir, "'OUT_DIR'")
     info = lineage(out_dir, key)
     if info is None:
-        console.print(f"[red]no record[/red] with doc_id, source path or URL {key!r} in {out_dir}")
+        console.print(f"[red]no record[/red] with doc_id, source path or URL {escape(printable(repr(key)))} in {escape(printable(out_dir))}")
         raise typer.Exit(1)
     if as_json:
         sys.stdout.write(json.dumps(info, ensure_ascii=False, indent=2, default=str) + "\n")
@@ -295,10 +270,8 @@ def search(
     Example: thresher search clean "Hanoi Convention"
     Example: thresher search clean '"cybercrime convention" -Russia' --site vietnamplus.vn --since 2025-10-01 --json
     """
-    from rich.text import Text
-
     try:
-        from thresher.search import search as run_search
+        from thresher.search import rendered, search as run_search
     except ImportError as exc:  # tantivy is the [search] extra
         console.print(f"[red]search needs the search extra: pip install 'thresher[search]' ({exc})[/red]")
         raise typer.Exit(2)
@@ -310,18 +283,11 @@ def search(
         raise typer.Exit(2)
     if as_json:
         sys.stdout.write(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2) + "\n")
-    for h in [] if as_json else hits:
-        console.print(Text.assemble((f"{h.rank}. ", "bold"), (h.title or "(no title)", "bold"),
-                                    f"  [{h.score:.2f}]"))
-        console.print(Text(f"   {h.site or '(no site)'} · {h.published_at or 'undated'} · {h.source_path} · doc_id {h.doc_id}",
-                           style="dim"))
-        snippet = Text(h.snippet)
-        for start, end in h.highlights:
-            snippet.stylize("bold yellow", start, end)
-        console.print(Text("   ") + snippet, "\n")
+    for text in [] if as_json else rendered(hits):
+        console.print(text)
     if not hits:
         if not as_json:
-            console.print(f"no canonical article in {out_dir} matches {query!r}")
+            console.print(f"no canonical article in {escape(printable(out_dir))} matches {escape(printable(repr(query)))}")
         raise typer.Exit(1)
 
 
@@ -337,6 +303,7 @@ def export(
 
     Only rows of published runs are exported (a run's manifest lists its files). JSONL has one
     object per row, timestamps in ISO 8601; Parquet keeps the schema and column descriptions.
+    A missing or changed file is named on stderr and skipped (exit code 1); the rest is exported.
 
     Example: thresher export clean --format jsonl -o articles.jsonl
     Example: thresher export clean --format parquet -o articles.parquet --columns doc_id,title,text
@@ -347,12 +314,16 @@ def export(
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     out_dir = _location(out_dir, "'OUT_DIR'")
     try:
-        rows = run_export(out_dir, fmt, output, dataset, cols)
+        rows = run_export(out_dir, fmt, output, dataset, cols, damaged := [])
     except ValueError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2)
     if output is not None:
-        Console(stderr=True).print(f"{rows:,} {dataset} rows written to {output}")
+        Console(stderr=True).print(f"{rows:,} {dataset} rows written to {output}", markup=False)
+    for problem in damaged:  # the rest was exported; `thresher verify` checks the whole archive
+        Console(stderr=True).print(f"DAMAGED, not exported: {printable(problem)}", markup=False, highlight=False, style="red")
+    if damaged:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -407,7 +378,7 @@ def clean(
         where = f"{path.name}" + (f" @ {page.offset}" if page.offset is not None else "")
         outcome = page.reject if isinstance(page, Failed) else extract_page(page, cfg)
         if isinstance(outcome, Reject):
-            console.print(f"[red]rejected[/red] {where}: {outcome.reason}: {outcome.detail}")
+            console.print(f"[red]rejected[/red] {escape(printable(where))}: {outcome.reason}: {escape(printable(outcome.detail))}")
             failed = True
             continue
         ex, _ = outcome
@@ -417,9 +388,9 @@ def clean(
             data["removed"] = [r.__dict__ for r in ex.removed]
             sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
             continue
-        console.print(f"[bold]{where}[/bold]  extractor {ex.extractor}, encoding {ex.encoding}")
-        console.print(f"[bold]title[/bold]: {ex.title}")
-        console.print(f"[bold]authors[/bold]: {list(ex.authors)}  [bold]agency[/bold]: {ex.source_agency}")
+        safe = lambda v: escape(printable(v))  # noqa: E731 - page values must not act on the terminal or as markup
+        console.print(f"[bold]{safe(where)}[/bold]  extractor {ex.extractor}, encoding {ex.encoding}\n[bold]title[/bold]: {safe(ex.title)}")
+        console.print(f"[bold]authors[/bold]: {safe(list(ex.authors))}  [bold]agency[/bold]: {safe(ex.source_agency)}")
         console.print(f"[bold]published_at[/bold]: {ex.published_at}  [bold]language[/bold]: {ex.language}")
         console.print("\n[bold]text[/bold]:")
         console.print(ex.text, markup=False, highlight=False)

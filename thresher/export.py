@@ -27,8 +27,11 @@ FORMATS = ("jsonl", "parquet")
 BATCH_ROWS = 1_000
 
 
-def _batches(out_dir: str | os.PathLike, dataset: str, columns: list[str] | None) -> Iterator[pa.RecordBatch]:
-    for table in archive.iter_dataset(out_dir, dataset, columns):  # OUT_DIR local or a URL
+def _batches(out_dir: str | os.PathLike, dataset: str, columns: list[str] | None,
+             damaged: list | None) -> Iterator[pa.RecordBatch]:
+    """The dataset's rows from its intact files (OUT_DIR local or a URL); a missing or changed
+    file is skipped and named in ``damaged``, so one bad file costs its rows, not the export."""
+    for _, table in archive.iter_intact(out_dir, dataset, columns, damaged):
         yield from table.to_batches(BATCH_ROWS)
 
 
@@ -54,10 +57,10 @@ def _json_value(value: object) -> object:
 
 
 def write_jsonl(out_dir: str | os.PathLike, stream: IO[str], dataset: str = "articles",
-                columns: list[str] | None = None) -> int:
+                columns: list[str] | None = None, damaged: list | None = None) -> int:
     """One JSON object per row (timestamps as ISO 8601, bytes as base64); returns rows written."""
     rows = 0
-    for batch in _batches(out_dir, dataset, columns):
+    for batch in _batches(out_dir, dataset, columns, damaged):
         for row in batch.to_pylist():
             stream.write(json.dumps(row, ensure_ascii=False, default=_json_value) + "\n")
             rows += 1
@@ -65,23 +68,25 @@ def write_jsonl(out_dir: str | os.PathLike, stream: IO[str], dataset: str = "art
 
 
 def write_parquet(out_dir: str | os.PathLike, dest: str | os.PathLike, dataset: str = "articles",
-                  columns: list[str] | None = None) -> int:
+                  columns: list[str] | None = None, damaged: list | None = None) -> int:
     """One Parquet file with the dataset's schema (and its column descriptions); returns rows."""
     schema = SCHEMAS[dataset]
     if columns:
         schema = pa.schema([schema.field(c) for c in columns])
     rows = 0
     with _replaced_when_done(dest) as tmp, pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
-        for batch in _batches(out_dir, dataset, columns):
-            writer.write_batch(batch)
+        for batch in _batches(out_dir, dataset, columns, damaged):
+            writer.write_batch(batch.cast(schema) if batch.schema != schema else batch)
             rows += batch.num_rows
     return rows
 
 
 def export(out_dir: str | os.PathLike, fmt: str, dest: str | os.PathLike | None, dataset: str = "articles",
-           columns: list[str] | None = None) -> int:
+           columns: list[str] | None = None, damaged: list | None = None) -> int:
     """Export ``dataset`` as ``fmt`` to ``dest`` (JSONL may go to stdout when ``dest`` is None).
-    Raises ValueError for an unknown format, dataset or column before writing anything."""
+    Raises ValueError for an unknown format, dataset or column before writing anything. Files
+    that are missing or changed since their run published them are skipped and listed in
+    ``damaged`` (:class:`thresher.archive.Damage`); every intact file is exported."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
     if dataset not in SCHEMAS:
@@ -92,8 +97,8 @@ def export(out_dir: str | os.PathLike, fmt: str, dest: str | os.PathLike | None,
     if fmt == "parquet":
         if dest is None:
             raise ValueError("--format parquet needs --output FILE")
-        return write_parquet(out_dir, dest, dataset, columns)
+        return write_parquet(out_dir, dest, dataset, columns, damaged)
     if dest is None:
-        return write_jsonl(out_dir, sys.stdout, dataset, columns)
+        return write_jsonl(out_dir, sys.stdout, dataset, columns, damaged)
     with _replaced_when_done(dest) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        return write_jsonl(out_dir, fh, dataset, columns)
+        return write_jsonl(out_dir, fh, dataset, columns, damaged)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 
 import pyarrow as pa
 
@@ -46,10 +47,27 @@ class Reject:
 
 
 def _f(name: str, type_: pa.DataType, doc: str, nullable: bool = True) -> pa.Field:
-    return pa.field(name, type_, nullable=nullable, metadata={"description": doc})
+    meta = {"description": doc}
+    if type_ == TS:
+        meta["range"] = TS_RANGE
+    return pa.field(name, type_, nullable=nullable, metadata=meta)
 
 
 TS = pa.timestamp("us", tz="UTC")
+# Every timestamp column holds a time in this range: the door (thresher.values) keeps times
+# between 1800 and a day after the run, and readers null anything outside it, so a row another
+# writer made cannot crash them (a year-10000 time overflows every datetime library).
+TS_RANGE = "1800-01-01T00:00:00+00:00/2200-01-01T00:00:00+00:00"
+
+NORMALISED_TYPE = pa.struct(
+    [
+        _f("field", pa.string(), "the column the value was for"),
+        _f("original", pa.string(), "the value as the page or sidecar gave it (at most 2,000 characters)"),
+        _f("reason", pa.string(), "what was done and why: dropped (out of range, not http(s), too long), control characters removed"),
+    ]
+)
+_NORMALISED_DOC = ("values of the page or its sidecar changed or dropped at the door (dates out of range, URLs that are not "
+                   "http(s), control characters), each with its original")
 
 REMOVAL_TYPE = pa.struct(
     [
@@ -97,6 +115,7 @@ ARTICLES_SCHEMA = pa.schema(
         _f("removed", pa.list_(REMOVAL_TYPE), "every span the rules removed (offsets into the dump, or into the extractor's text for HTML)"),
         _f("version", pa.int32(), "version of the page's story: 1, then 2, 3, … each time the same URL or canonical URL is fetched with text changed beyond a near-duplicate (null in duplicates/)"),
         _f("version_of", pa.string(), "doc_id of the previous version of the story (null for a first version and in duplicates/)"),
+        _f("normalised", pa.list_(NORMALISED_TYPE), _NORMALISED_DOC),
     ]
     + _PROVENANCE[2:]
 )
@@ -109,6 +128,7 @@ REJECTS_SCHEMA = pa.schema(
         _f("stage", pa.string(), "stage that rejected the input: read, decode, clean", nullable=False),
         _f("reason", pa.string(), "one of the documented reject reasons", nullable=False),
         _f("detail", pa.string(), "a short human-readable explanation"),
+        _f("normalised", pa.list_(NORMALISED_TYPE), _NORMALISED_DOC),
     ]
     + _PROVENANCE[2:]
 )
@@ -168,6 +188,37 @@ PARAGRAPH_LISTS_SCHEMA = pa.schema(
         _f("lengths", pa.list_(pa.int32()), "length of each paragraph in characters", nullable=False),
     ]
 )
+
+
+def _range(field: pa.Field) -> tuple[pa.Scalar, pa.Scalar] | None:
+    text = (field.metadata or {}).get(b"range")
+    if not text:
+        return None
+    low, high = (datetime.fromisoformat(t) for t in text.decode().split("/"))
+    return pa.scalar(low, field.type), pa.scalar(high, field.type)
+
+
+def within_ranges(table: pa.Table, schema: pa.Schema) -> tuple[pa.Table, dict[str, int]]:
+    """``table`` with every value outside its field's range (see ``TS_RANGE``) made null, and
+    how many were, per column. Readers apply it to what they read: a row another writer made
+    must not crash them. ``verify`` reports such values as errors."""
+    import pyarrow.compute as pc
+
+    found: dict[str, int] = {}
+    for name in table.column_names:
+        if name not in schema.names:
+            continue
+        bounds = _range(schema.field(name))
+        column = table.column(name)
+        if bounds is None or not pa.types.is_timestamp(column.type):
+            continue
+        outside = pc.or_kleene(pc.less(column, bounds[0]), pc.greater_equal(column, bounds[1]))
+        n = pc.sum(pc.cast(outside, pa.int64())).as_py() or 0
+        if n:
+            found[name] = n
+            table = table.set_column(table.column_names.index(name), schema.field(name).with_nullable(True),
+                                     pc.if_else(outside, pa.scalar(None, column.type), column))
+    return table, found
 
 
 def sha256_hex(data: bytes) -> str:

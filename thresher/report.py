@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,6 +25,7 @@ from thresher import archive
 from thresher.dedup.templates import MAX_TEMPLATE_SHARE, REPEAT_MIN_STORIES, REPEAT_NAME
 from thresher.rules import REGISTRY
 from thresher.storage import Store, is_remote
+from thresher.text import printable
 from thresher.urls import url_host
 
 TOP = 10  # sites, clusters and reasons shown per chart or table
@@ -200,6 +202,7 @@ def bar_chart(chart_id: str, title: str, items: list[tuple[str, int]], unit: str
     peak = max((v for _, v in items), default=0) or 1
     rows = []
     for i, (label, value) in enumerate(items):
+        label = printable(label)
         y = 5 + i * row_h
         w = max(value / peak * bar_w, 1 if value else 0)
         fill = PALETTE.get(label, color)
@@ -217,8 +220,14 @@ def bar_chart(chart_id: str, title: str, items: list[tuple[str, int]], unit: str
     return Markup(f'<figure class="chart" id="{chart_id}"><figcaption>{html.escape(title)}</figcaption>{svg}</figure>')
 
 
+def _shown(value: object) -> object:
+    """Every value the template prints, before autoescaping: control characters (a file name
+    with an escape sequence) shown as escapes, like on a terminal. Our own markup passes."""
+    return printable(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
 _ENV = Environment(loader=PackageLoader("thresher", "templates"), autoescape=select_autoescape(["j2", "html"]),
-                   trim_blocks=True, lstrip_blocks=True)
+                   trim_blocks=True, lstrip_blocks=True, finalize=_shown)
 
 
 def render_html(report: dict) -> str:
@@ -235,27 +244,45 @@ def render_html(report: dict) -> str:
     return _ENV.get_template("report.html.j2").render(r=report, charts=charts, top=TOP)
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def md_text(value: object) -> str:
+    """Scraped text as inert Markdown: one line, terminal controls shown as escapes, HTML
+    escaped, and every character Markdown acts on backslash-escaped, so that a title such as
+    ``[click me](javascript:…)``, ``<script>`` or ``# Injected heading`` prints as itself in the
+    Prefect UI (and a terminal) instead of becoming a link, markup or a heading."""
+    text = printable(" ".join(str(value).split()))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+
+
+def md_code(value: object) -> str:
+    """A name (a rule, a reason, a path) as a Markdown code span: shown as is, never markup."""
+    return "`" + printable(" ".join(str(value).split())).replace("`", "'") + "`"
+
+
 def render_markdown(report: dict, html_path: str | None = None) -> str:
-    """The run in a few lines of Markdown: the Prefect artifact, and a terminal summary."""
+    """The run in a few lines of Markdown: the Prefect artifact, and a terminal summary. Every
+    value that came from a page or a sidecar goes through :func:`md_text`."""
     lines = [f"# thresher run {report['run_id']}", ""]
     lines += ["| outcome | pages |", "|---|---:|"] + [f"| {k} | {v:,} |" for k, v in report["outcomes"]]
     chaff = report["chaff"]
     lines += ["", f"Chaff removed: {chaff['removed_chars']:,} characters ({chaff['share']:.1%} of the text the rules saw).", ""]
     if report["rules"]:
         lines += ["| rule | spans | characters |", "|---|---:|---:|"]
-        lines += [f"| {r['rule']} | {r['spans']:,} | {r['chars']:,} |" for r in report["rules"]]
+        lines += [f"| {md_code(r['rule'])} | {r['spans']:,} | {r['chars']:,} |" for r in report["rules"]]
     if report["rejects_by_reason"]:
-        lines += ["", "Rejects: " + ", ".join(f"{k} {v}" for k, v in report["rejects_by_reason"])]
+        lines += ["", "Rejects: " + ", ".join(f"{md_code(k)} {v}" for k, v in report["rejects_by_reason"])]
     guard = report["template_guard"]
     if guard["pages"]:
         lines += ["", f"Template guard: {guard['pages']} page(s) kept whole, their repeated paragraphs would have taken "
                   f"over {guard.get('max_share', MAX_TEMPLATE_SHARE):.0%} of the text: "
-                  + ", ".join(f"`{g['source_path']}`" for g in guard["listed"][:10])]
+                  + ", ".join(md_code(g["source_path"]) for g in guard["listed"][:10])]
     if report["clusters"]:
         c = report["clusters"][0]
-        lines += ["", f"Largest duplicate cluster: {c['size']} copies of {c['canonical'].get('title') or c['canonical']['doc_id']}"]
+        lines += ["", f"Largest duplicate cluster: {c['size']} copies of {md_text(c['canonical'].get('title') or c['canonical']['doc_id'])}"]
     if html_path:
-        lines += ["", f"Full report: `{html_path}`"]
+        lines += ["", f"Full report: {md_code(html_path)}"]
     return "\n".join(lines) + "\n"
 
 

@@ -21,10 +21,12 @@ from pathlib import Path
 
 import tantivy
 
+from thresher.text import printable
+
 log = logging.getLogger(__name__)
 
 INDEX_DIR = "search"
-LAYOUT = 2  # bump when the index's schema or content changes: an index of another layout is rebuilt
+LAYOUT = 3  # bump when the index's schema or content changes: an index of another layout is rebuilt
 TITLE_BOOST = 2.0  # a query word in the headline says more than the same word in paragraph 9
 SNIPPET_CHARS = 220
 
@@ -87,18 +89,36 @@ def _add_run(writer: tantivy.IndexWriter, out_dir: Path, manifest: dict) -> int:
     for doc_id in sorted(superseded):
         writer.delete_documents_by_term("doc_id", doc_id)
     added = 0
-    for table in archive.iter_run(out_dir, manifest, "articles", cols):
+    damaged: list = []
+    for table in archive.iter_run(out_dir, manifest, "articles", cols, damaged):
         for row in table.to_pylist():
             if row["doc_id"] in superseded:
                 continue
             doc = tantivy.Document(doc_id=row["doc_id"], title=row["title"] or "", text=row["text"],
                                    site=row["site"] or "", site_key=(row["site"] or "").lower(),
                                    source_path=row["source_path"])
-            if row["published_at"] is not None:
+            if row["published_at"] is not None:  # within the schema's range, which tantivy's holds
                 doc.add_date("published", row["published_at"])
             writer.add_document(doc)
             added += 1
+    for problem in damaged:
+        log.warning("search index: %s; its articles are not searchable (`thresher verify` for the archive)", problem)
     return added
+
+
+def _rebuild_needed(out: Path, state: dict) -> bool:
+    """True when a run the index holds was removed or its manifest changed: the index would
+    serve what the archive no longer says. Cheap while the chain's head is unchanged."""
+    from thresher.archive.chain import read_head
+
+    head = read_head(out)
+    if head is None or head.get("manifest_sha256") == state.get("head"):
+        return False
+    from thresher import archive
+    from thresher.archive.chain import manifest_sha256
+
+    now = {m["run_id"]: manifest_sha256(m) for m in archive.load_manifests(out)}
+    return any(now.get(run) != sha for run, sha in state.get("manifests", {}).items())
 
 
 def open_index(out_dir: str | os.PathLike) -> tantivy.Index:
@@ -107,15 +127,16 @@ def open_index(out_dir: str | os.PathLike) -> tantivy.Index:
     folder = out / INDEX_DIR
     runs = _published_runs(out)
     state = _state(folder)
-    if state and (folder / "meta.json").exists():
+    if state and (folder / "meta.json").exists() and not _rebuild_needed(out, state):
         index = tantivy.Index.open(str(folder))
-    else:  # missing, of another layout, or half-written: rebuild from the archive
+    else:  # missing, of another layout, half-written, or of runs since changed: rebuild from the archive
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
-        index, state = tantivy.Index(SCHEMA, path=str(folder)), {"layout": LAYOUT, "runs": []}
+        index, state = tantivy.Index(SCHEMA, path=str(folder)), {"layout": LAYOUT, "runs": [], "manifests": {}}
     todo = [r for r in runs if r not in set(state["runs"])]
     if todo:
         from thresher import archive
+        from thresher.archive.chain import manifest_sha256, read_head
 
         manifests = {m["run_id"]: m for m in archive.load_manifests(out)}
         try:
@@ -123,16 +144,85 @@ def open_index(out_dir: str | os.PathLike) -> tantivy.Index:
         except ValueError as exc:  # another search is adding these runs right now
             log.warning("search index busy (%s); searching it without the %d newest run(s)", exc, len(todo))
             return index
-        added = sum(_add_run(writer, out, manifests[r]) for r in todo)
+        added = sum(_add_run(writer, out, manifests[r]) for r in todo if r in manifests)
         writer.commit()
         writer.wait_merging_threads()
         state["runs"] = sorted(set(state["runs"]) | set(todo))
+        state["manifests"] = {**state.get("manifests", {}),
+                              **{r: manifest_sha256(manifests[r]) for r in todo if r in manifests}}
+        state["head"] = (read_head(out) or {}).get("manifest_sha256")
         tmp = folder / ".runs.json.tmp"
         tmp.write_text(json.dumps(state), encoding="utf-8")
         os.replace(tmp, folder / "runs.json")  # after the commit: a crash in between re-adds nothing twice
         log.info("search index: %d articles from %d new run(s) added", added, len(todo))
         index.reload()
     return index
+
+
+def check_index(out_dir: str | os.PathLike) -> tuple[str, list[str]]:
+    """Compare the search index, document by document, with the published articles: what
+    ``verify`` reports. Returns how it stands (``absent``, ``verified``, ``differs``) and each
+    difference, named by doc_id. An index that differs is a cache gone wrong or tampered
+    with: deleting ``search/`` makes the next search rebuild it from the datasets."""
+    from thresher import archive
+
+    out = Path(out_dir)
+    folder = out / INDEX_DIR
+    if not (folder / "meta.json").exists():
+        return "absent", []
+    index = tantivy.Index.open(str(folder))
+    index.reload()
+    searcher = index.searcher()
+    indexed: dict[str, tuple] = {}
+    problems: list[str] = []
+    for _, address in searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1)).hits:
+        doc = searcher.doc(address)
+        doc_id = doc.get_first("doc_id")
+        if doc_id in indexed:
+            problems.append(f"search/: doc {doc_id} is indexed twice")
+        published = doc.get_first("published")
+        indexed[doc_id] = (doc.get_first("title") or None, doc.get_first("text"), doc.get_first("site") or None,
+                           published.date().isoformat() if published else None, doc.get_first("source_path"))
+    state = _state(folder)
+    cols = ["doc_id", "title", "text", "site", "published_at", "source_path"]
+    runs = [m for m in archive.load_manifests(out) if m["run_id"] in set(state.get("runs", []))]  # the rest: not added yet
+    superseded = {v for m in runs for table in archive.iter_run(out, m, "articles", ["version_of"], [])
+                  for v in table.column("version_of").to_pylist() if v}  # an older version is not searched
+    for m in runs:
+        for table in archive.iter_run(out, m, "articles", cols, []):
+            for row in table.to_pylist():
+                if row["doc_id"] in superseded:
+                    continue
+                want = (row["title"] or None, row["text"], row["site"] or None,
+                        row["published_at"].date().isoformat() if row["published_at"] else None, row["source_path"])
+                got = indexed.pop(row["doc_id"], None)
+                if got is None:
+                    problems.append(f"search/: article {row['doc_id']} (run {m['run_id']}) is missing from the index")
+                elif got != want:
+                    fields = [c for c, a, b in zip(cols[1:], got, want) if a != b]
+                    problems.append(f"search/: doc {row['doc_id']}: {', '.join(fields)} differ from the article")
+    problems += [f"search/: doc {doc_id} ({got[4]!r}) is no published article (injected or left from a removed run)"
+                 for doc_id, got in indexed.items()]
+    return ("differs" if problems else "verified"), problems
+
+
+def rendered(hits: list[Hit]) -> list:
+    """Hits as rich Text for a terminal: title, where it is from, the snippet with the query's
+    words highlighted. Titles, sites, paths and snippets are scraped: each is made printable,
+    so an escape sequence in a title is shown, never run."""
+    from rich.text import Text
+
+    out = []
+    for h in hits:
+        out.append(Text.assemble((f"{h.rank}. ", "bold"), (printable(h.title or "(no title)"), "bold"), f"  [{h.score:.2f}]"))
+        out.append(Text(printable(f"   {h.site or '(no site)'} · {h.published_at or 'undated'} · {h.source_path} · doc_id {h.doc_id}"),
+                        style="dim"))
+        shown = printable(h.snippet)
+        snippet = Text(shown)
+        for start, end in h.highlights if shown == h.snippet else []:
+            snippet.stylize("bold yellow", start, end)
+        out.append(Text("   ") + snippet + Text("\n"))
+    return out
 
 
 def _day(value: str, end: bool) -> datetime:

@@ -12,8 +12,10 @@ from thresher.archive.catalogue import (
     DATASETS,
     INDEX,
     RECORDS,
+    Damage,
     dataset_paths,
     iter_dataset,
+    iter_intact,
     iter_run,
     load_manifests,
     published,
@@ -44,8 +46,8 @@ from thresher.archive.memory import (
 )
 
 __all__ = [
-    "DATASETS", "INDEX", "RECORDS", "AccountingError", "ArchiveBusy", "Lock", "LockLost", "StorageError", "acquire",
-    "check_manifest", "discard", "archive_memory", "dataset_paths", "deduplicate",
+    "DATASETS", "INDEX", "RECORDS", "AccountingError", "ArchiveBusy", "Damage", "Lock", "LockLost", "StorageError", "acquire",
+    "check_manifest", "discard", "archive_memory", "dataset_paths", "deduplicate", "iter_intact",
     "forget_memory", "iter_dataset", "iter_run", "known_doc_ids", "known_paragraph_counts", "known_snapshots",
     "load_manifests", "memory_at", "publish", "published", "published_runs", "read_dataset", "read_file", "replaced", "retryable_rejects",
     "recover", "stage_shard",

@@ -21,11 +21,12 @@ import json
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
+from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA, within_ranges
 from thresher.storage import Store
 
 RECORDS = ("articles", "duplicates", "rejects")  # every page is one row of one of these
@@ -102,7 +103,8 @@ def _replaced_in(out_dir: str | os.PathLike, name: str) -> dict[str, frozenset[s
 def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns: list[str] | None,
                 gone: dict[str, frozenset[str]] | None = None) -> pa.Table:
     """Files of one dataset (paths relative to OUT_DIR) as one table, without the rows later
-    runs replaced (``gone``, read from the manifests when not given)."""
+    runs replaced (``gone``, read from the manifests when not given), values held to the
+    schema's ranges (:func:`thresher.records.within_ranges`)."""
     schema = SCHEMAS.get(name) or INDEX[name]
     if not files:
         return schema.empty_table() if columns is None else schema.empty_table().select(columns)
@@ -111,21 +113,94 @@ def _read_files(out_dir: str | os.PathLike, files: list[str], name: str, columns
     tables = []
     for f in files:
         if f not in gone:
-            tables.append(store.read_parquet(f, columns=columns, schema=schema))
+            tables.append(within_ranges(store.read_parquet(f, columns=columns, schema=schema), schema)[0])
             continue
         wanted = columns if columns is None or "doc_id" in columns else [*columns, "doc_id"]
         table = store.read_parquet(f, columns=wanted, schema=schema)
         table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=pa.array(sorted(gone[f]), pa.string()))))
-        tables.append(table if wanted is columns else table.select(columns))
-    return pa.concat_tables(tables)
+        tables.append(within_ranges(table if wanted is columns else table.select(columns), schema)[0])
+    return pa.concat_tables(tables, promote_options="default")
 
 
-def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None) -> Iterator[pa.Table]:
+@dataclass(frozen=True)
+class Damage:
+    """A published file a reader could not use, and why: what ``audit`` and ``export`` report
+    before going on with the rest of the archive."""
+
+    path: str
+    why: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.why}"
+
+
+def iter_intact(out_dir: str | os.PathLike, name: str, columns: list[str] | None = None,
+                damaged: list[Damage] | None = None) -> Iterator[tuple[str, pa.Table]]:
+    """The published files of a dataset that are intact, as ``(path, table)``, one at a time.
+
+    Each file is read once, whole, and its bytes checked against the sha256 its manifest
+    lists before they are parsed: a changed file is not read at all (a flipped byte can make
+    a Parquet reader crash, or worse, read a wrong value quietly). A missing, changed or
+    unparseable file goes into ``damaged`` and the others are still read."""
+    store = Store(out_dir)
+    files, gone = published(out_dir), _replaced_in(out_dir, name)
+    for path in dataset_paths(out_dir, name):
+        table = _read_intact(store, path, files[path], name, columns, damaged, gone)
+        if table is not None:
+            yield path, table
+
+
+def _read_intact(store: Store, path: str, entry: dict, name: str, columns: list[str] | None,
+                 damaged: list[Damage] | None, gone: dict[str, frozenset[str]]) -> pa.Table | None:
+    """One published file, read once and checked against its manifest ``entry``, without the
+    rows later runs replaced (``gone``); None (and a :class:`Damage`) when it is missing,
+    changed or unreadable."""
+    import pyarrow.parquet as pq
+
+    from thresher.records import sha256_hex
+
+    schema = SCHEMAS.get(name) or INDEX[name]
+    try:
+        data = store.read_bytes(path)
+    except OSError as exc:
+        _damage(damaged, path, f"listed by run {entry['run_id']} but unreadable ({type(exc).__name__})")
+        return None
+    if sha256_hex(data) != entry["sha256"]:
+        _damage(damaged, path, f"changed since run {entry['run_id']} published it (sha256 differs); not read")
+        return None
+    wanted = columns if columns is None or "doc_id" in columns or path not in gone else [*columns, "doc_id"]
+    try:
+        table = pq.read_table(pa.BufferReader(data), columns=wanted, schema=schema)
+        if path in gone:
+            table = table.filter(pc.invert(pc.is_in(table.column("doc_id"), value_set=pa.array(sorted(gone[path]), pa.string()))))
+            table = table if wanted is columns else table.select(columns)
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        _damage(damaged, path, f"not readable as {name} ({type(exc).__name__}: {str(exc)[:120]})")
+        return None
+    return within_ranges(table, schema)[0]
+
+
+def _damage(damaged: list[Damage] | None, path: str, why: str) -> None:
+    if damaged is not None:
+        damaged.append(Damage(path, why))
+
+
+def iter_run(out_dir: str | os.PathLike, manifest: dict, name: str, columns: list[str] | None = None,
+             damaged: list[Damage] | None = None) -> Iterator[pa.Table]:
     """The rows one published run wrote into a dataset (its manifest lists the files), one
-    file (one shard) at a time: memory bounded by a shard, not a run."""
+    file (one shard) at a time: memory bounded by a shard, not a run. With ``damaged`` (a
+    list), each file is checked against its sha256 first and a damaged one is skipped and
+    listed there (see :func:`iter_intact`)."""
+    store = Store(out_dir)
+    gone = _replaced_in(out_dir, name) if damaged is not None else {}
     for f in manifest["files"]:
         if f["path"].startswith(_folder(name)):
-            yield read_file(out_dir, f["path"], name, columns)
+            if damaged is None:
+                yield read_file(out_dir, f["path"], name, columns)
+                continue
+            table = _read_intact(store, f["path"], {**f, "run_id": manifest["run_id"]}, name, columns, damaged, gone)
+            if table is not None:
+                yield table
 
 
 _MANIFESTS: dict[str, list[dict]] = {}  # OUT_DIR -> its manifests, inside _manifests_read_once

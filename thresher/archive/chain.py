@@ -115,6 +115,23 @@ def load_signing_key(path: str | os.PathLike):
     return key
 
 
+def write_key_pair(path: str | os.PathLike) -> str:
+    """A new ed25519 key pair: the private key to ``path`` (PEM, readable by its owner only,
+    never overwritten), the public key to ``path.pub``; returns the public key (hex)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # FileExistsError: keep the old key
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(pem)
+    with open(f"{os.fspath(path)}.pub", "w", encoding="ascii") as fh:
+        fh.write(public_key_hex(key) + "\n")
+    return public_key_hex(key)
+
+
 def signing_key_from_env():
     """The key named by ``THRESHER_SIGNING_KEY``, or None: how a deployment's workers get it
     without it passing through Prefect's parameters (which are stored in its database)."""
