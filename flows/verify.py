@@ -33,5 +33,6 @@ def verify_archive(out_dir: str = "clean", all_records: bool = False, sample: in
     if report.head:  # the auditor's copy belongs outside the archive: the flow run's log is one
         logger.info("chain head: %s (run %s, %d runs)", report.head["manifest_sha256"], report.head["run_id"], report.head["runs"])
     if not report.ok:
-        raise RuntimeError(f"{len(report.errors)} archive check(s) failed; first: {report.errors[0]}")
+        shown = "\n".join(report.errors[:20]) + ("\n…" if len(report.errors) > 20 else "")
+        raise RuntimeError(f"{len(report.errors)} archive check(s) failed:\n{shown}")
     return {"ok": True, **report.checked, "head": report.head}
