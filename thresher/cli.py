@@ -151,11 +151,9 @@ def verify(
     expect_head: str = typer.Option(None, "--expect-head", help="A chain head printed by an earlier verify: it must still be on the chain."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
-    """Check the archive: runs chained up to the head (signed, with --key), files, configs,
-    snapshots, records and their runs, accounting, and records re-derived from the raw bytes.
-    Exit 0 only if all holds; each problem names its run, file, record or column. It prints the
-    chain's head: keep it outside the archive and pass it to a later verify (--expect-head).
-    What it proves, and what it cannot: docs/verify.md.
+    """Check runs chained to the head (signed: --key), files, configs, snapshots, records and
+    their runs, and records re-derived from the raw bytes; exit 0 only if all holds, each problem
+    named. Keep the printed chain head outside the archive (--expect-head). See docs/verify.md.
 
     Example: thresher verify clean --all
     Example: thresher verify clean --key operator.pub --expect-head 5f1c…
@@ -183,14 +181,13 @@ def verify(
 def keygen(
     path: Path = typer.Argument(..., help="Where to write the private key (PEM); the public key goes to PATH.pub."),
 ) -> None:
-    """Make an ed25519 key pair for signing run manifests: the private key for runs (`run
-    --signing-key PATH` or THRESHER_SIGNING_KEY=PATH), the public key (printed, and PATH.pub)
-    for auditors (`verify --key PATH.pub`). Whoever holds the private key can sign anything.
+    """An ed25519 key pair to sign run manifests: PATH for runs (`run --signing-key`), the public
+    key (printed, PATH.pub) for auditors (`verify --key`). Whoever holds PATH can sign anything.
 
     Example: thresher keygen ~/.config/thresher/signing.pem
     """
+    from thresher.archive.chain import write_key_pair
     try:
-        from thresher.archive.chain import write_key_pair
         sys.stdout.write(write_key_pair(path) + "\n")
     except FileExistsError:
         console.print(f"[red]{escape(str(path))} exists[/red]: not overwriting a key")
