@@ -51,7 +51,7 @@ def test_audit_and_verify_work_without_the_raw_folder(archived):
     shutil.rmtree(raw)
     report = audit.verify(out, all_records=True)
     assert report.ok, report.errors
-    assert report.checked["texts_rederived"] == 5
+    assert report.checked["records_rederived"] == 5
     info = audit.lineage(out, "001_3c8e0fc09b8af7fa.txt")
     assert info["raw"]["snapshot_intact"] and info["raw"]["first_seen_as"] == "001_3c8e0fc09b8af7fa.txt"
     assert any(r["rule"] == "teaser_block@1" for r in info["removed"])

@@ -155,7 +155,7 @@ def test_signed_runs_and_a_forger_without_the_key(tmp_path, monkeypatch):
     res = CliRunner().invoke(app, ["verify", str(out), "--key", str(key_path) + ".pub"], terminal_width=200)
     assert res.exit_code == 0, res.stdout
     # the forger rewrites a run and the whole chain after it, but cannot sign
-    _rewrite_history(out, lambda m: m.__setitem__("thresher_version", "9.9.9"))
+    _rewrite_history(out, lambda m: m.__setitem__("git_commit", "deadbeefdead"))
     report = audit.verify(out, public_key=public)
     first = archive.load_manifests(out)[0]["run_id"]
     assert any(first in e and "not signed with the operator's key" in e for e in report.errors)

@@ -159,4 +159,4 @@ def test_deploy_all_and_run_through_a_worker(server, tmp_path):
 
     report = verify_archive(out, all_records=True)
     assert report.ok, report.errors
-    assert report.checked["records"] == 5 and report.checked["texts_rederived"] == 5
+    assert report.checked["records"] == 5 and report.checked["records_rederived"] == 5

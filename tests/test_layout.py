@@ -22,7 +22,7 @@ STAGES = [
     {"archive"},
     {"clean", "report"},
     {"run", "preflight"},
-    {"cli", "cli_run", "audit", "search", "export"},
+    {"cli", "cli_run", "audit", "search", "export", "verify"},
 ]
 MAX_LINES = 400
 

@@ -34,6 +34,7 @@ from thresher.records import (
     SNAPSHOTS_SCHEMA,
     Reject,
     make_doc_id,
+    sha256_hex,
 )
 from thresher.sources import Failed, Page, RawInput, WorkUnit, read_pages
 from thresher.text import word_count
@@ -99,6 +100,7 @@ def _provenance(unit: Page | Failed, ctx: RunContext) -> dict:
         "source_path": printable_path(item.source_path),
         "raw_sha256": unit.raw_sha256,
         "raw_bytes": unit.raw_bytes,
+        "context_sha256": None if unit.context is None else sha256_hex(unit.context),
         "input_format": item.input_format,
         "source_offset": unit.offset,
         "warc_record_id": unit.record_id,
@@ -197,12 +199,12 @@ def reject_input(result: ShardResult, raw_dir: str, work: WorkUnit, ctx: RunCont
     sha256 of its bytes when they can be read within ``max_bytes`` (``read``): then its
     ``doc_id`` is the one a good read gives, and its bytes are kept as a raw snapshot like any
     other input's. A part of a WARC file is named by its offset."""
-    from thresher.sources import RawBytes, read_input
+    from thresher.sources import RawBytes, page_context, read_input
 
     item, whole = work.item, work.start == 0 and work.stop is None
     raw = read_input(raw_dir, item, ctx.config.max_bytes) if read and whole and not item.refused else None
     if isinstance(raw, RawBytes):
-        unit = Failed(item, rej, "clean", raw.raw_sha256, raw.raw_bytes, stored=raw.data)
+        unit = Failed(item, rej, "clean", raw.raw_sha256, raw.raw_bytes, stored=raw.data, context=page_context(item, raw.mtime))
     else:
         unit = Failed(item, rej, "clean", offset=None if whole else work.start)
     _failed_row(result, unit, rej, ctx, known_snapshots, set() if snapped is None else snapped)
@@ -217,11 +219,17 @@ def _failed_row(result: ShardResult, unit: Page | Failed, rej: Reject, ctx: RunC
     except Exception:
         row = {**_provenance(unit, ctx), "source_url": None, "site": None, "stage": "clean", "reason": rej.reason,
                "detail": rej.detail[:500]}
-    if unit.stored is not None and unit.raw_sha256 not in known_snapshots and unit.raw_sha256 not in snapped:
-        snapped.add(unit.raw_sha256)
-        result.snapshots.append(_snapshot(unit))
+    _keep_snapshots(result, unit, known_snapshots, snapped)
     result.rejects.append(row)
     result.rejects_per_reason[rej.reason] += 1
+
+
+def clean_unit(unit: Page | Failed, ctx: RunContext) -> tuple[str, dict]:
+    """One unit's row, before the shard's template paragraphs: ``("articles", row)`` or
+    ``("rejects", row)``. What a shard does per unit, and what ``verify`` re-derives."""
+    if isinstance(unit, Failed):
+        return "rejects", reject_row(unit, unit.reject, unit.stage, ctx)
+    return process_page(unit, ctx)
 
 
 def crashed_shard(raw_dir: str, units: list[WorkUnit | RawInput], ctx: RunContext, error: str) -> ShardResult:
@@ -242,10 +250,19 @@ def crashed_shard(raw_dir: str, units: list[WorkUnit | RawInput], ctx: RunContex
     return result
 
 
-def _snapshot(unit: Page | Failed) -> dict:
-    return {"raw_sha256": unit.raw_sha256, "content": unit.stored, "raw_bytes": len(unit.stored),
-            "source_path": printable_path(unit.item.source_path), "input_format": unit.item.input_format,
-            "source_offset": unit.offset, "content_type": unit.content_type}
+def _keep_snapshots(result: ShardResult, unit: Page | Failed, known: frozenset[str], snapped: set[str]) -> None:
+    """A unit's raw bytes and its context (sidecar bytes, file mtime, WARC headers) into the
+    shard's snapshots, each stored once, whatever path or record repeats it."""
+    for content, kind, ctype in ((unit.stored, unit.item.input_format, unit.content_type),
+                                 (unit.context, "context", "application/json")):
+        if content is None:
+            continue
+        sha = sha256_hex(content) if kind == "context" else unit.raw_sha256
+        if sha not in known and sha not in snapped:
+            snapped.add(sha)
+            result.snapshots.append({"raw_sha256": sha, "content": content, "raw_bytes": len(content),
+                                     "source_path": printable_path(unit.item.source_path), "input_format": kind,
+                                     "source_offset": unit.offset, "content_type": ctype})
 
 
 def clean_shard(
@@ -311,10 +328,8 @@ def _take(result: ShardResult, unit: Page | Failed, ctx: RunContext, known_ids: 
     if make_doc_id(unit.item.source_path, unit.raw_sha256, unit.offset) in known_ids:
         result.skipped += 1
         return
-    kind, row = ("rejects", reject_row(unit, unit.reject, unit.stage, ctx)) if isinstance(unit, Failed) else process_page(unit, ctx)
-    if unit.stored is not None and unit.raw_sha256 not in known_snapshots and unit.raw_sha256 not in snapped:
-        snapped.add(unit.raw_sha256)  # stored once, whatever path or record repeats it
-        result.snapshots.append(_snapshot(unit))
+    kind, row = clean_unit(unit, ctx)
+    _keep_snapshots(result, unit, known_snapshots, snapped)
     if kind == "articles":
         result.articles.append(row)
     else:

@@ -75,7 +75,6 @@ def run(
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),
     as_json: bool = typer.Option(False, "--json", help="Print the run manifest as JSON."),
-    signing_key: Path = typer.Option(None, "--signing-key", exists=True, dir_okay=False, help="Sign the run's manifest with this ed25519 key (PEM, `thresher keygen`); default $THRESHER_SIGNING_KEY."),
 ) -> None:
     """Archive RAW_DIR into OUT_DIR with the Prefect flow `archive_corpus`.
 
@@ -97,8 +96,6 @@ def run(
     raw_dir, out_dir = checked_locations(raw_dir, out_dir)  # an operator's error costs nothing
     from flows import launch  # then: it starts the workers' fork server and Prefect's server
 
-    if signing_key is not None:  # read where the run publishes, never passed as a flow parameter
-        os.environ["THRESHER_SIGNING_KEY"] = str(signing_key.resolve())
     early = launch.prepare(dask_address)
     manifest = guarded(lambda: launch.run_archive(early, raw_dir, out_dir, shard_size, shard_bytes, workers, dask_address,
                                                   sys.stderr))
@@ -181,8 +178,8 @@ def verify(
 def keygen(
     path: Path = typer.Argument(..., help="Where to write the private key (PEM); the public key goes to PATH.pub."),
 ) -> None:
-    """An ed25519 key pair to sign run manifests: PATH for runs (`run --signing-key`), the public
-    key (printed, PATH.pub) for auditors (`verify --key`). Whoever holds PATH can sign anything.
+    """An ed25519 key pair to sign run manifests: PATH for runs (THRESHER_SIGNING_KEY=PATH), the
+    public key (printed, PATH.pub) for auditors (`verify --key`). Whoever holds PATH can sign anything.
 
     Example: thresher keygen ~/.config/thresher/signing.pem
     """

@@ -84,6 +84,7 @@ _PROVENANCE = [
     _f("source_path", pa.string(), "path of the input relative to RAW_DIR", nullable=False),
     _f("raw_sha256", pa.string(), "sha256 of the input's raw bytes (null if unreadable)"),
     _f("raw_bytes", pa.int64(), "size of the raw input in bytes (null if unreadable)"),
+    _f("context_sha256", pa.string(), "sha256 of the page's context snapshot: its sidecar's bytes, the file's mtime or the WARC record's headers"),
     _f("input_format", pa.string(), "kind of input: txt, txt.gz, html, html.gz, warc, warc.gz"),
     _f("source_offset", pa.int64(), "byte offset of the record in a WARC file (null for other inputs)"),
     _f("warc_record_id", pa.string(), "WARC-Record-ID of the record (null for other inputs)"),
@@ -150,7 +151,7 @@ SNAPSHOTS_SCHEMA = pa.schema(
         _f("content", pa.large_binary(), "the raw bytes exactly as read (a file as stored, or a WARC record's payload)", nullable=False),
         _f("raw_bytes", pa.int64(), "length of content", nullable=False),
         _f("source_path", pa.string(), "where these bytes were first seen, relative to RAW_DIR", nullable=False),
-        _f("input_format", pa.string(), "kind of input they came from", nullable=False),
+        _f("input_format", pa.string(), "kind of input they came from, or `context`: a page's context (JSON: sidecar bytes, file mtime, WARC headers)", nullable=False),
         _f("source_offset", pa.int64(), "WARC record offset where they were first seen (null for files)"),
         _f("content_type", pa.string(), "HTTP Content-Type of a WARC record (null for files)"),
     ]

@@ -9,9 +9,11 @@ of bounded pages and bytes by :mod:`.shards`.
 
 from __future__ import annotations
 
-from thresher.sources.discover import RawInput, discover, input_format, read_sidecar, sidecar_path
-from thresher.sources.read import Failed, Page, RawBytes, content_bytes, index_warc, read_input, read_pages
+from thresher.sources.discover import RawInput, discover, input_format, parse_sidecar, read_sidecar, sidecar_path
+from thresher.sources.read import (Failed, Page, RawBytes, content_bytes, file_unit, index_warc, page_context, read_input,
+                                   read_pages, unit_from_snapshots, warc_unit)
 from thresher.sources.shards import WorkUnit, cut, index_warcs
 
 __all__ = ["Failed", "Page", "RawBytes", "RawInput", "WorkUnit", "content_bytes", "cut", "discover", "index_warc",
-           "index_warcs", "input_format", "read_input", "read_pages", "read_sidecar", "sidecar_path"]
+           "index_warcs", "input_format", "read_input", "read_pages", "read_sidecar", "sidecar_path", "parse_sidecar",
+           "file_unit", "page_context", "unit_from_snapshots", "warc_unit"]

@@ -40,6 +40,7 @@ class RawInput:
     sidecar: dict = field(default_factory=dict)
     refused: str | None = None  # why discovery will not read it (a link out of RAW_DIR)
     size: int | None = None  # bytes as stored, when the listing says (how shards are weighed)
+    sidecar_bytes: bytes | None = None  # the sidecar file as read: snapshotted with the page
 
 
 def input_format(name: str) -> str | None:
@@ -66,24 +67,32 @@ def read_sidecar(path: Path) -> dict:
 
     A broken sidecar must not cost the page: it is logged and ignored.
     """
+    return parse_sidecar(read_sidecar_bytes(path), sidecar_path(path))
+
+
+def read_sidecar_bytes(path: Path) -> bytes | None:
+    """The bytes of a page's sidecar file, or None when it has none (or it cannot be read)."""
     side = sidecar_path(path)
     if not side.is_file():
-        return {}
+        return None
     try:
-        text = side.read_text(encoding="utf-8")
-    except (OSError, ValueError) as exc:
+        return side.read_bytes()
+    except OSError as exc:
         log.warning("ignoring unreadable sidecar %s: %s", side, exc)
+        return None
+
+
+def parse_sidecar(data: bytes | None, where: object = "sidecar") -> dict:
+    """A sidecar's fields from its bytes: the one reading of them, at discovery and when
+    ``verify`` re-derives a record from the snapshot of those bytes."""
+    if data is None:
         return {}
-    return _parse_sidecar(text, side)
-
-
-def _parse_sidecar(text: str | bytes, where: object) -> dict:
     try:
-        data = json.loads(text)
+        parsed = json.loads(data)
     except ValueError as exc:  # UnicodeDecodeError included
         log.warning("ignoring unreadable sidecar %s: %s", where, exc)
         return {}
-    return data if isinstance(data, dict) else {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
@@ -114,7 +123,9 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
                 if outside:
                     log.warning("not following %s: symbolic link out of the raw folder", path)
                     refused = "symbolic link pointing out of RAW_DIR (not followed)"
-            found.append(RawInput(rel, kind, {} if refused else read_sidecar(path), refused, None if refused else _size(path)))
+            side = None if refused else read_sidecar_bytes(path)
+            found.append(RawInput(rel, kind, parse_sidecar(side, sidecar_path(path)), refused,
+                                  None if refused else _size(path), side))
     return sorted(found, key=lambda item: item.source_path)
 
 
@@ -138,7 +149,7 @@ def _discover_remote(store: Store) -> list[RawInput]:
     found = sorted((rel, kind) for rel in keys if (kind := input_format(PurePosixPath(rel).name)))
     wanted = {rel: str(sidecar_path(PurePosixPath(rel))) for rel, _ in found}
     present = sorted({side for side in wanted.values() if side in keys})
-    sidecars: dict[str, dict] = {}
+    sidecars: dict[str, bytes] = {}
     for i in range(0, len(present), SIDECAR_BATCH):
         batch = [store.path(side) for side in present[i : i + SIDECAR_BATCH]]
         for path, data in store.fs.cat(batch, on_error="return").items():
@@ -146,5 +157,6 @@ def _discover_remote(store: Store) -> list[RawInput]:
             if isinstance(data, Exception):
                 log.warning("ignoring unreadable sidecar %s: %s", store.url(rel), data)
                 continue
-            sidecars[rel] = _parse_sidecar(data, store.url(rel))
-    return [RawInput(rel, kind, sidecars.get(wanted[rel], {}), size=keys[rel]) for rel, kind in found]
+            sidecars[rel] = data
+    return [RawInput(rel, kind, parse_sidecar(sidecars.get(wanted[rel]), store.url(wanted[rel])), size=keys[rel],
+                     sidecar_bytes=sidecars.get(wanted[rel])) for rel, kind in found]

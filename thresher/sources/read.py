@@ -9,6 +9,8 @@ memory holds one page at a time, never the corpus.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import zlib
 from collections.abc import Iterator
@@ -110,6 +112,7 @@ class Page:
     record_id: str | None = None
     stored: bytes | None = None  # the bytes raw_sha256 is of: what the raw snapshot keeps
     content_type: str | None = None  # a WARC record's HTTP Content-Type (for re-deriving)
+    context: bytes | None = None  # what was read beside the bytes (see page_context): snapshotted too
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,77 @@ class Failed:
     record_id: str | None = None
     stored: bytes | None = None
     content_type: str | None = None
+    context: bytes | None = None
+
+
+def page_context(item: RawInput, mtime: datetime | None = None, warc: dict | None = None) -> bytes:
+    """Everything a page's row is made of besides its bytes, as bytes to snapshot: the sidecar
+    file exactly as read (base64), the file's modification time, or the WARC record's headers.
+    With the page's snapshot, this is enough to re-derive every column of its row
+    (``verify --all``, :func:`unit_from_snapshots`). The path makes it one per page, so a
+    record deleted from the archive leaves its context behind, unreferenced."""
+    data = {
+        "source_path": item.source_path,
+        "input_format": item.input_format,
+        "sidecar": None if item.sidecar_bytes is None else base64.b64encode(item.sidecar_bytes).decode("ascii"),
+        "file_mtime": None if mtime is None else mtime.isoformat(),
+        "warc": warc,
+    }
+    if item.sidecar_bytes is None and item.sidecar:  # made by hand (tests, `thresher clean`)
+        data["sidecar"] = base64.b64encode(json.dumps(item.sidecar).encode("utf-8")).decode("ascii")
+    return json.dumps(data, sort_keys=True, separators=(",", ":")).encode("ascii")  # ASCII: file names may not be UTF-8
+
+
+def file_unit(item: RawInput, raw: RawBytes, max_bytes: int) -> Page | Failed:
+    """A file input's one unit from its stored bytes: the page (decompressed), or why not."""
+    context = page_context(item, raw.mtime)
+    data = content_bytes(item, raw, max_bytes)
+    if isinstance(data, Reject):
+        return Failed(item, data, "read", raw.raw_sha256, raw.raw_bytes, stored=raw.data, context=context)
+    side = item.sidecar
+    fetched = parse_timestamp(side.get("fetched_at"))
+    return Page(
+        item,
+        data,
+        raw.raw_sha256,
+        raw.raw_bytes,
+        "html" if item.input_format.startswith("html") else "text",
+        fetched or raw.mtime,
+        "sidecar" if fetched else "file_mtime" if raw.mtime else None,
+        side.get("url") if isinstance(side.get("url"), str) else None,
+        stored=raw.data,
+        context=context,
+    )
+
+
+def warc_unit(item: RawInput, rec) -> Page | Failed:
+    """A WARC record's unit: the page if its payload is HTML, else a ``not_html`` reject."""
+    context = page_context(item, warc={"offset": rec.offset, "record_id": rec.record_id, "target_uri": rec.url,
+                                       "date": rec.date_header, "content_type": rec.content_type})
+    if not rec.is_html:
+        kind = rec.content_type.split(";")[0].strip() or "unknown"
+        return Failed(item, Reject("not_html", f"WARC record of type {kind}"), "read", rec.sha256,
+                      len(rec.payload), rec.offset, rec.record_id, rec.payload, rec.content_type, context)
+    return Page(item, rec.payload, rec.sha256, len(rec.payload), "html", rec.date,
+                "warc" if rec.date else None, rec.url, rec.charset, rec.offset, rec.record_id,
+                rec.payload, rec.content_type, context)
+
+
+def unit_from_snapshots(content: bytes, context: bytes, max_bytes: int) -> Page | Failed:
+    """A unit rebuilt from its two snapshots, the page's bytes and its context, through the
+    same functions that read it the first time: what ``verify`` re-derives a row from."""
+    from thresher.sources.discover import parse_sidecar
+    from thresher.sources.warc import WarcRecord
+
+    ctx = json.loads(context)
+    side = None if ctx.get("sidecar") is None else base64.b64decode(ctx["sidecar"])
+    item = RawInput(ctx["source_path"], ctx["input_format"], parse_sidecar(side), sidecar_bytes=side)
+    warc = ctx.get("warc")
+    if warc is not None:
+        return warc_unit(item, WarcRecord(warc["offset"], warc["record_id"], warc["target_uri"], warc["date"],
+                                          warc["content_type"], content))
+    mtime = datetime.fromisoformat(ctx["file_mtime"]) if ctx.get("file_mtime") else None
+    return file_unit(item, RawBytes(content, sha256_hex(content), len(content), mtime), max_bytes)
 
 
 def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_records: int = 1_000_000,
@@ -146,25 +220,9 @@ def read_pages(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int, max_r
         return
     raw = read_input(raw_dir, item, max_bytes)
     if isinstance(raw, Reject):
-        yield Failed(item, raw, "read")
+        yield Failed(item, raw, "read", context=page_context(item))
         return
-    data = content_bytes(item, raw, max_bytes)
-    if isinstance(data, Reject):
-        yield Failed(item, data, "read", raw.raw_sha256, raw.raw_bytes, stored=raw.data)
-        return
-    side = item.sidecar
-    fetched = parse_timestamp(side.get("fetched_at"))
-    yield Page(
-        item,
-        data,
-        raw.raw_sha256,
-        raw.raw_bytes,
-        "html" if item.input_format.startswith("html") else "text",
-        fetched or raw.mtime,
-        "sidecar" if fetched else "file_mtime" if raw.mtime else None,
-        side.get("url") if isinstance(side.get("url"), str) else None,
-        stored=raw.data,
-    )
+    yield file_unit(item, raw, max_bytes)
 
 
 def index_warc(raw_dir: str | os.PathLike, item: RawInput) -> list[tuple[int, int, bool]]:
@@ -201,11 +259,5 @@ def _warc_units(path: Path | str, item: RawInput, max_bytes: int, max_records: i
         if isinstance(rec, tuple):
             offset, reject = rec
             yield Failed(item, reject, "read", offset=offset)
-        elif not rec.is_html:
-            kind = rec.content_type.split(";")[0].strip() or "unknown"
-            yield Failed(item, Reject("not_html", f"WARC record of type {kind}"), "read", rec.sha256,
-                         len(rec.payload), rec.offset, rec.record_id, rec.payload, rec.content_type)
         else:
-            yield Page(item, rec.payload, rec.sha256, len(rec.payload), "html", rec.date,
-                       "warc" if rec.date else None, rec.url, rec.charset, rec.offset, rec.record_id,
-                       rec.payload, rec.content_type)
+            yield warc_unit(item, rec)

@@ -18,7 +18,6 @@ import logging
 import os
 import zlib
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -46,14 +45,15 @@ def _is_html(content_type: str, payload: bytes) -> bool:
 class WarcRecord:
     """One page-like record: its payload and what the WARC says about it."""
 
-    __slots__ = ("offset", "record_id", "url", "date", "content_type", "charset", "payload", "sha256")
+    __slots__ = ("offset", "record_id", "url", "date", "date_header", "content_type", "charset", "payload", "sha256")
 
-    def __init__(self, offset: int, record_id: str | None, url: str | None, date: datetime | None,
+    def __init__(self, offset: int, record_id: str | None, url: str | None, date_header: str | None,
                  content_type: str, payload: bytes) -> None:
         self.offset = offset
         self.record_id = record_id
         self.url = url
-        self.date = date
+        self.date_header = date_header  # as written: what the page's context snapshot keeps
+        self.date = parse_timestamp(date_header)
         self.content_type = content_type
         self.charset = declared_charset(content_type)
         self.payload = payload
@@ -227,7 +227,7 @@ def _record(record, records: ArchiveIterator, max_bytes: int) -> WarcRecord | tu
         # and nothing can follow.
         return offset, Reject("truncated_archive", f"record ends {missing} bytes short of its Content-Length")
     return WarcRecord(offset, headers.get_header("WARC-Record-ID"), headers.get_header("WARC-Target-URI"),
-                      parse_timestamp(headers.get_header("WARC-Date")), content_type, payload)
+                      headers.get_header("WARC-Date"), content_type, payload)
 
 
 def _http(record) -> StatusAndHeaders | None:
