@@ -195,3 +195,18 @@ def test_audit_and_export_name_the_damage_and_go_on(tmp_path, how):
     assert res.exit_code == 1 and damaged in res.stderr  # named, and the rest exported
     assert (tmp_path / "articles.jsonl").exists()
     assert any(damaged in e for e in audit.verify(out).errors)
+
+
+def test_export_names_a_manifest_edited_after_publishing(archived, tmp_path):
+    """A text edited and its file's hash fixed in the manifest: export still serves the rows
+    (their files match the manifest), but says the chain no longer holds, and exits 1."""
+    from typer.testing import CliRunner
+
+    from thresher.cli import app
+
+    _, out = archived
+    rel = next(p for p in archive.published(out) if p.startswith("articles/"))
+    _rewrite(out, rel, lambda rows: rows[0].__setitem__("text", "ENTIRELY FORGED TEXT."))
+    _fix_manifest(out, rel)
+    res = CliRunner().invoke(app, ["export", str(out), "-o", str(tmp_path / "a.jsonl")])
+    assert res.exit_code == 1 and "DAMAGED: runs/" in res.stderr and "head" in res.stderr

@@ -96,3 +96,29 @@ def test_a_search_while_another_updates_the_index_still_answers(tmp_path):
     del busy  # released
     gc.collect()
     assert [h.source_path for h in search.search(out, "ferries")] == ["late.txt"]
+
+
+def test_an_index_of_runs_since_removed_or_changed_is_rebuilt(tmp_path):
+    """The index holds what the chain says: when a run it indexed is gone (or its manifest
+    changed) it is rebuilt from the datasets, never served stale."""
+    from thresher.archive import chain
+
+    raw = tmp_path / "raw"
+    shutil.copytree(archive_root(), raw)
+    out = tmp_path / "clean"
+    run_local(raw, out)
+    (raw / "extra.txt").write_text("Lighthouse keeper retires\n\n" + "The lighthouse keeper retired after forty years on the rock. " * 8)
+    newest = run_local(raw, out)
+    assert search.search(out, "lighthouse")
+    for f in newest["files"]:
+        (out / f["path"]).unlink()
+    (out / "runs" / f"{newest['run_id']}.json").unlink()
+    chain.write_head(out, archive.load_manifests(out)[-1], 1)
+    assert search.search(out, "lighthouse") == []
+    assert search.check_index(out) == ("verified", [])
+
+
+def archive_root():
+    from conftest import ROOT
+
+    return ROOT / "raw"

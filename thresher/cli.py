@@ -315,7 +315,7 @@ def export(
     if output is not None:
         Console(stderr=True).print(f"{rows:,} {dataset} rows written to {output}", markup=False)
     for problem in damaged:  # the rest was exported; `thresher verify` checks the whole archive
-        Console(stderr=True).print(f"DAMAGED, not exported: {printable(problem)}", markup=False, highlight=False, style="red")
+        Console(stderr=True).print(f"DAMAGED: {printable(problem)}", markup=False, highlight=False, style="red")
     if damaged:
         raise typer.Exit(1)
 
