@@ -79,8 +79,10 @@ def test_archive_on_object_storage_matches_the_local_archive(where, bucket, loca
     # every input in exactly one dataset
     assert manifest["inputs"]["seen"] == sum(len(d) for d in got.values()) == 13
     assert manifest["raw_dir"] == raw
-    snaps = archive.read_dataset(out, "snapshots", ["raw_sha256"]).column("raw_sha256").to_pylist()
+    table = archive.read_dataset(out, "snapshots", ["raw_sha256", "input_format"])
+    snaps = [s for s, f in zip(*(table.column(c).to_pylist() for c in ("raw_sha256", "input_format"))) if f != "context"]
     assert len(snaps) == len(set(snaps)) and len(snaps) == 13  # the broken gzip's bytes too; not the empty file's twin
+    assert table.num_rows - len(snaps) == 13  # and each page's context (its sidecar, mtime or WARC headers)
     store = Store(out)
     assert store.files("runs", ".json") == [f"runs/{manifest['run_id']}.json"]
     assert store.entries("_staging") == []  # nothing of the run left behind
