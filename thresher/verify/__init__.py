@@ -197,8 +197,11 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     links: list[tuple[str, str]] = []
     canon: set[str] = set()
     cols = ["doc_id", "source_path", "raw_sha256", "context_sha256", "config_sha256", "processed_at", "flow_run_id", "pipeline_version"]
+    store = Store(out)
     for name in archive.RECORDS:
-        for path in paths[name]:
+        for path in paths[name]:  # rows a later run replaced still point at their snapshots
+            refs = store.read_parquet(path, columns=["raw_sha256", "context_sha256"], schema=SCHEMAS[name])
+            referenced.update(refs.column("raw_sha256").to_pylist() + refs.column("context_sha256").to_pylist())
             m = by_run[files[path]["run_id"]]
             expected = {"config_sha256": m.get("config_sha256"), "flow_run_id": m.get("flow_run_id"),
                         "pipeline_version": m.get("thresher_version"), "processed_at": datetime.fromisoformat(m["started_at"])}
@@ -211,7 +214,6 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
                 for column in ("raw_sha256", "context_sha256"):
                     if r[column] and r[column] not in where:
                         report.errors.append(f"{where_}: no snapshot for its {column} {r[column][:16]}…")
-                    referenced.add(r[column])
                 wrong = [c for c, v in expected.items() if r[c] != v]
                 if wrong:
                     report.errors.append(f"{where_}: {', '.join(wrong)} differ from its run {m['run_id']}'s manifest")

@@ -26,7 +26,7 @@ from thresher import archive
 from thresher.clean import clean_unit
 from thresher.dedup.templates import REPEAT_NAME, apply_cuts
 from thresher.provenance import RunContext
-from thresher.records import ARTICLES_SCHEMA, REJECTS_SCHEMA
+from thresher.records import ARTICLES_SCHEMA, REJECTS_SCHEMA, RETRYABLE
 from thresher.sources import unit_from_snapshots
 
 # Columns a page's bytes and context do not determine, and how verify checks each instead.
@@ -55,6 +55,8 @@ def run_context(manifest: dict, cfg) -> RunContext:
 def rebuild(record: dict, snaps: dict[str, dict], ctx: RunContext) -> tuple[str, dict] | str:
     """``(dataset, row)`` re-derived for a stored record, before template paragraphs and dedup;
     or why it cannot be (its bytes were never read, a snapshot is missing)."""
+    if record.get("reason") in RETRYABLE:
+        return "a failure of its run, not of its page (the next run retries it)"
     raw, context = record.get("raw_sha256"), record.get("context_sha256")
     if raw is None or context is None:
         return "no snapshot: its bytes were never read" if raw is None else "no context snapshot (archived before issue 21)"
