@@ -138,7 +138,10 @@ def open_index(out_dir: str | os.PathLike) -> tantivy.Index:
         from thresher import archive
         from thresher.archive.chain import manifest_sha256, read_head
 
-        manifests = {m["run_id"]: m for m in archive.load_manifests(out)}
+        published = archive.load_manifests(out)  # in publishing order: a later version deletes an earlier one
+        manifests = {m["run_id"]: m for m in published}
+        order = {m["run_id"]: i for i, m in enumerate(published)}
+        todo.sort(key=lambda r: order.get(r, len(order)))  # run ids of one second do not sort by time
         try:
             writer = index.writer(heap_size=64_000_000, num_threads=1)
         except ValueError as exc:  # another search is adding these runs right now

@@ -8,7 +8,8 @@ and row count its manifest lists, and each run's accounting holds; every raw sna
 to its address and is referenced by a record; every timestamp lies in its schema's range;
 every record points at its snapshots, carries its run's provenance and, if a duplicate, a
 canonical; every record (a sample, or all with ``--all``) is re-derived from its snapshots and
-config, column by column (:mod:`.rederive`); and the search index, when there is one, matches
+config, column by column (:mod:`.rederive`; what dedup decides across records is covered by the
+hashes and the chain, not re-derived); and the search index, when there is one, matches
 the articles. Each problem names the run, file, record or column. What this proves and what it
 cannot: docs/verify.md.
 """
