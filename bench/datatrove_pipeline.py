@@ -12,21 +12,25 @@ pages removed with MinHash, the kept documents written as Parquet. It is datatro
 MinHash recipe (its ``examples/minhash_deduplication.py``) with the reading and extraction in
 front, as four ``LocalPipelineExecutor`` stages:
 
-1. pages → ``Trafilatura`` (HTML only) → text dumps added as they are → ``JsonlWriter``
-   (the extracted documents, kept for stage 4; uncompressed, cheaper than its gzip default)
-   → ``MinhashDedupSignature``;
-   ``tasks = workers``, so each worker process reads one half of the files;
+1. pages (``WarcReader`` for WARC files, a page-folder reader for HTML files) →
+   ``Trafilatura`` → text dumps added as they are → ``JsonlWriter`` (the extracted documents,
+   kept for stage 4; uncompressed, cheaper than its gzip default) → ``MinhashDedupSignature``;
+   ``tasks = workers``, so each worker process reads its share of the files;
 2. ``MinhashDedupBuckets``: one task per LSH band, ``workers`` at a time;
-3. ``MinhashDedupCluster``: one task (datatrove requires it), union-find of the pairs;
-4. ``JsonlReader`` (stage 1's documents) → ``MinhashDedupFilter`` → ``ParquetWriter``;
+3. ``MinhashDedupCluster``: one task (datatrove requires it), union-find of the pairs, with
+   each document's cluster id kept (``save_cluster_id``, so the benchmark can score its pairs);
+4. ``JsonlReader`` (stage 1's documents) → ``MinhashDedupFilter`` (the removed documents go to
+   an ``exclusion_writer``, as in datatrove's example, here Parquet) → ``ParquetWriter``;
    one task per stage-1 task (the ``.remove`` files are per stage-1 rank).
 
 Why the comparison is fair:
 
-* same input: the same folder of files thresher reads (``.html`` pages, ``.txt`` dumps).
-  datatrove ships readers for WARC, JSONL, Parquet, CSV and the Hub but none for a folder of
-  files, so :class:`PageFolderReader` is the smallest ``BaseDiskReader`` subclass that yields
-  one document per file (datatrove shards the file list over tasks, as for any reader);
+* same input: the same folder thresher reads (``.warc.gz`` crawls, ``.html`` pages, ``.txt``
+  dumps). WARC files go through datatrove's own ``WarcReader`` (which, like any of its readers,
+  gives each task whole files: one large WARC file is one task). datatrove ships readers for
+  WARC, JSONL, Parquet, CSV and the Hub but none for a folder of HTML files, so
+  :class:`PageFolderReader` is the smallest ``BaseDiskReader`` subclass that yields one
+  document per file (datatrove shards the file list over tasks, as for any reader);
 * same extraction engine: datatrove's ``Trafilatura`` step with its defaults
   (``favour_precision=True``, comments off, each page in its sandbox process with a 1 s
   timeout) except ``deduplicate=False``: trafilatura's dedup cache is process-wide and drops a
@@ -70,7 +74,7 @@ from datatrove.pipeline.dedup.minhash import (
     MinhashDedupSignature,
 )
 from datatrove.pipeline.extractors import Trafilatura
-from datatrove.pipeline.readers import JsonlReader
+from datatrove.pipeline.readers import JsonlReader, WarcReader
 from datatrove.pipeline.readers.base import BaseDiskReader
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.utils.hashing import HashConfig
@@ -123,9 +127,14 @@ def run(raw: Path, out: Path, workers: int, tokenizer: str = "default") -> dict:
     work = out / "work"
     language = SplitTokenizer() if tokenizer == "split" else Languages.english
     tasks = workers
+    readers = []
+    if any(raw.rglob("*.warc.gz")):
+        readers.append(WarcReader(str(raw), glob_pattern="**/*.warc.gz"))
+    if any(raw.rglob("*.html")):
+        readers.append(PageFolderReader(str(raw), glob_pattern="**/*.html"))
     stage1 = LocalPipelineExecutor(
         pipeline=[
-            PageFolderReader(str(raw), glob_pattern="**/*.html"),
+            *readers,
             extractor(),
             PageFolderReader(str(raw), glob_pattern="**/*.txt"),
             JsonlWriter(str(work / "docs"), compression=None),
@@ -140,13 +149,14 @@ def run(raw: Path, out: Path, workers: int, tokenizer: str = "default") -> dict:
     )
     stage3 = LocalPipelineExecutor(
         pipeline=[MinhashDedupCluster(input_folder=str(work / "buckets"), output_folder=str(work / "remove_ids"),
-                                      config=MINHASH)],
+                                      config=MINHASH, save_cluster_id=True)],
         tasks=1, workers=1, logging_dir=str(work / "logs/3-clusters"),
     )
     stage4 = LocalPipelineExecutor(
         pipeline=[
             JsonlReader(str(work / "docs")),
-            MinhashDedupFilter(input_folder=str(work / "remove_ids")),
+            MinhashDedupFilter(input_folder=str(work / "remove_ids"), load_cluster_ids=True,
+                               exclusion_writer=ParquetWriter(str(out / "removed"))),
             ParquetWriter(str(out / "documents")),
         ],
         tasks=tasks, workers=workers, logging_dir=str(work / "logs/4-filter"),
@@ -155,7 +165,7 @@ def run(raw: Path, out: Path, workers: int, tokenizer: str = "default") -> dict:
     stage2.run()
     stage3.run()
     s4 = stage4.run()
-    return {"read": _stat(s1, "Page folder", "documents"),
+    return {"read": _stat(s1, "Page folder", "documents") + _stat(s1, "Warc", "documents"),
             "extracted": _stat(s1, "Trafilatura", "forwarded"),
             "extraction_dropped": _stat(s1, "Trafilatura", "dropped"),
             "extraction_timeouts": _stat(s1, "Trafilatura", "timeout"),

@@ -1,6 +1,6 @@
 """Extraction quality of datatrove's Trafilatura step beside thresher's, on the HTML fixtures.
 
-    .venv/bin/python bench/datatrove_quality.py        # also printed first by `make bench`
+    .venv/bin/python bench/datatrove_quality.py
 
 The pages and scoring are bench/quality.py's (``tests/fixtures/html``, 4-token shingles,
 micro-averaged precision/recall/F1 against each page's expected body). datatrove's text comes

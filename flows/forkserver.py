@@ -18,8 +18,9 @@ import multiprocessing
 import os
 
 # Modules a shard worker needs (thresher.run.run_shard and what the library imports only
-# when it first parses a page): imported once in the fork server, inherited by every worker.
-WORKER_PRELOAD = ["thresher.run", "trafilatura", "htmldate", "py3langid", "flows.worker"]
+# when it first parses a page) and the data it loads (flows.preload): imported once in the
+# fork server, inherited by every worker.
+WORKER_PRELOAD = ["thresher.run", "trafilatura", "htmldate", "py3langid", "flows.worker", "flows.preload"]
 
 
 def start_fork_server():

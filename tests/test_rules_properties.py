@@ -37,3 +37,22 @@ def test_kept_plus_removed_is_every_line(lines):
         rebuilt = "".join(t for _, t in sorted(pieces.get(idx, [])))
         assert rebuilt.replace(" ", "") == original.replace(" ", ""), (idx, original, rebuilt)
     assert [k.text for k in out.kept] == list(out.paragraphs)
+
+
+# Phrases and texts over a small alphabet (cases, accents, spaces, regex metacharacters), so
+# phrases share prefixes, nest and overlap as the caption labels do.
+_ALPHABET = "aAbBéÉ (.:/-фФ"
+_phrase = st.text(alphabet=_ALPHABET, min_size=1, max_size=6)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_phrase, min_size=1, max_size=12), st.text(alphabet=_ALPHABET, max_size=30))
+def test_a_trie_of_phrases_finds_what_their_alternation_finds(phrases, text):
+    """The caption trigger is a trie of its phrases for speed: it must say yes exactly where
+    the plain alternation does, case-insensitively too."""
+    import re
+
+    from thresher.patterns import _alternation, _trie
+
+    for flags in (0, re.IGNORECASE):
+        assert bool(re.search(_trie(phrases), text, flags)) == bool(re.search(_alternation(phrases), text, flags))

@@ -18,7 +18,7 @@ from thresher.config import Config, EXECUTION_ONLY
 from thresher.provenance import config_sha256
 from thresher.run import archive_serial, begin_run, end_run
 from thresher.sources import RawInput, WorkUnit, cut
-from thresher.sources.shards import MIN_SHARDS, PAGE_BYTES
+from thresher.sources.shards import MIN_SHARDS, PAGE_BYTES, TAIL_SHARDS
 
 SLUGS = sorted(p.stem for p in (FIXTURES / "html").glob("*.html"))[:12]
 
@@ -67,11 +67,21 @@ def test_small_files_are_grouped_in_order_and_every_shard_is_bounded():
         shards = cut(files(n), {}, max_pages, 1 << 30)
         assert [u.item for s in shards for u in s] == files(n)  # all, once, in order
         assert all(len(s) <= max_pages for s in shards)
-        assert max(map(len, shards)) - min(map(len, shards)) <= 1  # equal pages weigh alike: no straggler
-    assert len(cut(files(1000), {}, 1000, 1 << 30)) == MIN_SHARDS  # 1,000 pages still keep 8 cores busy
+        body = shards[: -2 * TAIL_SHARDS] if len(shards) > 2 * TAIL_SHARDS else shards
+        assert max(map(len, body)) - min(map(len, body)) <= 1  # equal pages weigh alike: no straggler
+    # 1,000 pages still keep 8 cores busy, the last 2 shards halved; 50 pages are one task
+    assert len(cut(files(1000), {}, 1000, 1 << 30)) == MIN_SHARDS + TAIL_SHARDS
     assert len(cut(files(50), {}, 1000, 1 << 30)) == 1  # 8 tasks of 6 pages would be all overhead
-    assert len(cut(files(10001), {}, 1000, 1 << 30)) == 11
+    assert len(cut(files(10001), {}, 1000, 1 << 30)) == 11 + TAIL_SHARDS
     assert cut([], {}, 1000, 1 << 30) == []
+
+
+def test_the_last_shards_are_halves_so_no_core_waits_on_a_whole_shard():
+    """On 2 cores, 11 equal shards would leave one core idle through the whole 11th: the last
+    shards are half-size, whatever the number of workers."""
+    shards = cut(files(11000), {}, 1000, 1 << 30)
+    sizes = [len(s) for s in shards]
+    assert sizes[: -2 * TAIL_SHARDS] == [1000] * 9 and sizes[-2 * TAIL_SHARDS :] == [500] * 4
 
 
 def test_shards_are_bounded_by_bytes_and_balanced_by_weight():
@@ -81,7 +91,7 @@ def test_shards_are_bounded_by_bytes_and_balanced_by_weight():
     shards = cut(items, {}, 1000, budget)
     sizes = [sum(u.bytes for u in s) for s in shards]
     assert max(sizes) <= budget and sum(sizes) == sum(i.size for i in items)
-    weights = [sum(u.bytes + PAGE_BYTES * u.pages for u in s) for s in shards]
+    weights = [sum(u.bytes + PAGE_BYTES * u.pages for u in s) for s in shards[: -2 * TAIL_SHARDS]]
     assert max(weights) < 1.25 * min(weights)
 
 

@@ -70,7 +70,7 @@ def run(
     raw_dir: str = typer.Argument(..., help="Folder of raw pages (searched recursively), or a URL such as s3://bucket/raw."),
     out_dir: str = typer.Argument(..., help="Archive folder, created if missing, or a URL such as s3://bucket/clean."),
     shard_size: int = typer.Option(1000, min=1, help="Most pages per task, the unit of parallel work: files are grouped, a WARC file is split between its records (small runs are still split into up to 8 tasks)."),
-    shard_bytes: int = typer.Option(32 << 20, min=1, help="About the most bytes of pages per task (default 32 MiB): a worker holds one task's pages in memory."),
+    shard_bytes: int = typer.Option(16 << 20, min=1, help="About the most bytes of pages per task (default 16 MiB): a worker holds one task's pages in memory."),
     workers: int = typer.Option(os.cpu_count() or 1, min=1, help="Local worker processes (one per core by default)."),
     dask_address: str = typer.Option(None, "--dask-address", help="Run the tasks on an existing Dask cluster, e.g. tcp://127.0.0.1:8786."),
     strict: bool = typer.Option(False, "--strict", help="Exit 1 when any input was rejected or a shard crashed."),

@@ -61,7 +61,7 @@ class Config:
     max_warc_records: int = 1_000_000
     min_words: int = 1
     shard_size: int = 1000
-    shard_bytes: int = 32 * 1024 * 1024
+    shard_bytes: int = 16 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if min(self.max_bytes, self.shard_size, self.shard_bytes, self.max_warc_records) <= 0 or self.min_words < 0:

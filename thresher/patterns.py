@@ -27,6 +27,28 @@ def _alternation(phrases: list[str]) -> str:
     return "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
 
 
+def _trie(phrases: list[str]) -> str:
+    """The same strings as :func:`_alternation`, as a trie (``photo(?:\\ credit|graph)?``): a
+    search then tries the one branch a character can start at each position instead of every
+    phrase (the flat alternation of 70 caption labels was most of the caption rule's time on
+    real pages). Only where a match is a yes or no: the trie tries phrases in another order."""
+    tree: dict = {}
+    for phrase in phrases:
+        node = tree
+        for ch in phrase:
+            node = node.setdefault(ch, {})
+        node[""] = {}  # a phrase ends here
+
+    def emit(node: dict) -> str:
+        branches = [re.escape(ch) + emit(child) for ch, child in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return emit(tree)
+
+
 def _whole(regexes: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{r})" for r in regexes), re.IGNORECASE)
 
@@ -114,8 +136,8 @@ def compile_patterns(raw: bytes) -> Patterns:
         ),
         # Every caption pattern needs one of these: a cheap search that spares prose the rest.
         caption_trigger=re.compile(
-            r"/|\(|%s|%s|getty|shutterstock|istock|alamy|photo|picture|image"
-            % (_alternation(cap["labels"]), _alternation(cap["prefixes"])),
+            r"/|\(|" + _trie(cap["labels"] + cap["prefixes"] + ["getty", "shutterstock", "istock", "alamy", "photo",
+                                                               "picture", "image"]),
             re.IGNORECASE,
         ),
         caption_label_end=re.compile(

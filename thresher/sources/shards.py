@@ -25,6 +25,10 @@ MIN_SHARD_PAGES = 100  # ...unless its shards would fall below this: then a task
 # What one page costs beyond its bytes (parse set-up, rules, metadata, its rows), counted as
 # bytes of markup so that shards of many small pages and of few large ones take about as long.
 PAGE_BYTES = 8192
+# The last shards of a run of MIN_SHARDS or more are cut in two: a worker that finishes early
+# then waits on at most half a shard for the others (on 2 cores, 11 equal shards left one core
+# idle through the whole 11th).
+TAIL_SHARDS = 2
 
 Index = Sequence[tuple[int, int, bool]]  # (offset, content bytes, is a page record) per record
 
@@ -83,8 +87,8 @@ def cut(items: list[RawInput], indexes: dict[str, Index], max_pages: int, max_by
     bytes over ``max_bytes``, and :data:`MIN_SHARDS` while each keeps :data:`MIN_SHARD_PAGES`
     pages (1,000 pages in one shard would keep one core busy and the rest idle); while a shard
     of more than one piece exceeds a bound (pieces of uneven weight), there are more shards.
-    ``indexes`` holds the record index of each WARC file by its source path
-    (:func:`index_warcs`).
+    Then the last :data:`TAIL_SHARDS` are halved. ``indexes`` holds the record index of each
+    WARC file by its source path (:func:`index_warcs`).
     """
     atoms = [a for item in items for a in _atoms(item, indexes.get(item.source_path), max_records)]
     if not atoms:
@@ -92,24 +96,31 @@ def cut(items: list[RawInput], indexes: dict[str, Index], max_pages: int, max_by
     pages = sum(a.pages for a in atoms)
     size = sum(a.bytes for a in atoms)
     count = max(-(-pages // max_pages), -(-size // max_bytes), min(MIN_SHARDS, pages // MIN_SHARD_PAGES), 1)
-    weights = [a.bytes + PAGE_BYTES * a.pages for a in atoms]
     while True:
-        groups = [g for g in _deal(atoms, weights, count) if g]
+        groups = _deal(atoms, count)
         if all(len(g) == 1 or (sum(a.pages for a in g) <= max_pages and sum(a.bytes for a in g) <= max_bytes)
                for g in groups):
-            return _units(groups)
+            break
         count += max(1, count // 8)
+    if len(groups) >= MIN_SHARDS:
+        groups[-TAIL_SHARDS:] = [half for g in groups[-TAIL_SHARDS:] for half in _deal(g, 2)]
+    return _units(groups)
 
 
-def _deal(atoms: list[WorkUnit], weights: list[int], count: int) -> list[list[WorkUnit]]:
-    """Consecutive pieces into ``count`` groups of about equal weight: each piece goes to the
-    group its midpoint falls in."""
+def _weight(atom: WorkUnit) -> int:
+    return atom.bytes + PAGE_BYTES * atom.pages
+
+
+def _deal(atoms: list[WorkUnit], count: int) -> list[list[WorkUnit]]:
+    """Consecutive pieces into ``count`` groups of about equal weight (each piece goes to the
+    group its midpoint falls in), the empty ones left out."""
+    weights = [_weight(a) for a in atoms]
     total, before = sum(weights), 0
     groups: list[list[WorkUnit]] = [[] for _ in range(count)]
     for atom, weight in zip(atoms, weights):
         groups[min(count - 1, (2 * before + weight) * count // (2 * total))].append(atom)
         before += weight
-    return groups
+    return [g for g in groups if g]
 
 
 def _units(shards: list[list[WorkUnit]]) -> list[list[WorkUnit]]:
