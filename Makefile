@@ -16,7 +16,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test fuzz bench bench-quality bench-dedup bench-refetch bench-incremental lock lock-datatrove venv-datatrove clean-venv
+.PHONY: run test fuzz bench bench-profile bench-quality bench-dedup bench-refetch bench-incremental lock lock-datatrove venv-datatrove clean-venv
 
 $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,9 +51,13 @@ test: $(DEV_STAMP)  ## the test suite, as CI runs it
 fuzz: $(DEV_STAMP)  ## 60 s of mutation fuzzing of the readers and extractors
 	$(BIN)/python fuzz/readers.py 60
 
-bench: $(BENCH_STAMP) $(DT_STAMP)  ## end-to-end pages/s, CPU/page, peak memory at 1k, 10k, 50k pages, beside datatrove
-	$(BIN)/python bench/throughput.py 1000 10000 --repeat=3
-	$(BIN)/python bench/throughput.py 50000
+bench: $(BENCH_STAMP) $(DT_STAMP)  ## real pages: speed, CPU, memory, busy cores, extraction F1, dedup pairs of thresher, datatrove, trafilatura
+	$(BIN)/python bench/throughput.py 1000 10000 --forms=files,warc
+	$(BIN)/python bench/throughput.py 5000 --forms=warc1 --systems=thresher-2,thresher-flow-server
+	$(BIN)/python bench/throughput.py 10000 50000 --forms=warc --systems=thresher-2,thresher-flow-server
+
+bench-profile: $(BENCH_STAMP)  ## where a real page's CPU goes, step by step (1,000 pages of the bench corpus)
+	$(BIN)/python bench/profile_pages.py 1000
 
 bench-quality: $(BENCH_STAMP)  ## precision/recall/F1 of the text rules on the fixture dumps
 	$(BIN)/python bench/quality.py
