@@ -29,7 +29,7 @@ from corpus import make_corpus
 
 STEPS = {  # module: functions timed, by the name the step is printed under
     "thresher.clean": {"read_pages": "read (files, WARC records)", "process_page": "rows (article/reject)",
-                       "extract_page": "extract: other", "strip_repeated_paragraphs": "template paragraphs",
+                       "extract_page": "extract: other", "paragraph_row": "template paragraph hashes",
                        "signature_row": "dedup signatures"},
     "thresher.extract.html": {"decode_bytes": "decode", "parse_tree": "extract: parse", "read_meta": "extract: metadata",
                               "remove_hidden": "extract: hidden elements", "prose_words": "extract: prose measure",
