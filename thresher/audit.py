@@ -141,7 +141,8 @@ def describe(info: dict) -> str:
     if info["removed"]:
         lines.append(f"  removed {len(info['removed'])} spans:")
         for rem in info["removed"]:
-            lines.append(f"    {rem['rule']:<24} line {rem['line']:>4}: {rem['text'][:90]}")
+            score = f" (body p={rem['score']:.2f})" if rem.get("score") is not None else ""
+            lines.append(f"    {rem['rule']:<24} line {rem['line']:>4}: {rem['text'][:90]}{score}")
     if info["duplicate_of"]:
         lines.append(f"  duplicate of {info['duplicate_of']} ({r['method']}, similarity {r['similarity']})")
     for d in info["duplicates"]:

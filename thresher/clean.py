@@ -151,7 +151,8 @@ def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | Non
         "fetched_at_source": page.fetched_at_source if fetched is not None else None,
         "extractor": ex.extractor,
         "removed": [
-            {"rule": r.rule, "line": r.line, "start": r.start, "end": r.end, "text": r.text} for r in ex.removed
+            {"rule": r.rule, "line": r.line, "start": r.start, "end": r.end, "text": r.text, "score": r.score}
+            for r in ex.removed
         ],
         "normalised": door.notes,
     }

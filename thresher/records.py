@@ -76,6 +76,7 @@ REMOVAL_TYPE = pa.struct(
         _f("start", pa.int32(), "start offset (characters) of the span in the normalised input"),
         _f("end", pa.int32(), "end offset (exclusive) of the span in the normalised input"),
         _f("text", pa.string(), "the removed text"),
+        _f("score", pa.float32(), "for a model's removal, its probability that the span was article body; null for a named rule"),
     ]
 )
 
@@ -112,8 +113,8 @@ ARTICLES_SCHEMA = pa.schema(
         _f("encoding", pa.string(), "encoding used to decode the raw bytes", nullable=False),
         _f("fetched_at", TS, "when the page was fetched"),
         _f("fetched_at_source", pa.string(), "where fetched_at came from: sidecar, warc or file_mtime"),
-        _f("extractor", pa.string(), "what produced the text before the rules: textdump@1, trafilatura@…, readability@…", nullable=False),
-        _f("removed", pa.list_(REMOVAL_TYPE), "every span the rules removed (offsets into the dump, or into the extractor's text for HTML)"),
+        _f("extractor", pa.string(), "what produced the text: textdump@2+line_model@1 (dumps), trafilatura@…, readability@… (HTML, before the rules)", nullable=False),
+        _f("removed", pa.list_(REMOVAL_TYPE), "every span the rules or the dump line model removed (offsets into the dump, or into the extractor's text for HTML)"),
         _f("version", pa.int32(), "version of the page's story: 1, then 2, 3, … each time the same URL or canonical URL is fetched with text changed beyond a near-duplicate (null in duplicates/)"),
         _f("version_of", pa.string(), "doc_id of the previous version of the story (null for a first version and in duplicates/)"),
         _f("normalised", pa.list_(NORMALISED_TYPE), _NORMALISED_DOC),

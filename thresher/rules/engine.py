@@ -44,7 +44,9 @@ class Removal:
     """A removed span, logged under the rule that removed it (``rule`` is ``name@version``).
 
     ``start``/``end`` are offsets in the normalised input (lines joined by ``\\n``), so the
-    span can be shown in context and re-checked against the raw snapshot.
+    span can be shown in context and re-checked against the raw snapshot. ``score`` is set
+    only by a model (the dump line model's probability that the line was article body); a
+    named rule is sure, and leaves it None.
     """
 
     rule: str
@@ -52,6 +54,7 @@ class Removal:
     start: int
     end: int
     text: str
+    score: float | None = None
 
 
 @dataclass
