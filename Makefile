@@ -16,7 +16,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test fuzz bench bench-profile bench-quality bench-dedup bench-refetch bench-incremental lock lock-datatrove venv-datatrove clean-venv
+.PHONY: run test fuzz bench bench-profile bench-quality train-dumps bench-dedup bench-refetch bench-incremental lock lock-datatrove venv-datatrove clean-venv
 
 $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,8 +59,12 @@ bench: $(BENCH_STAMP) $(DT_STAMP)  ## real pages: speed, CPU, memory, busy cores
 bench-profile: $(BENCH_STAMP)  ## where a real page's CPU goes, step by step (1,000 pages of the bench corpus)
 	$(BIN)/python bench/profile_pages.py 1000
 
-bench-quality: $(BENCH_STAMP)  ## precision/recall/F1 of the text rules on the fixture dumps
+bench-quality: $(BENCH_STAMP)  ## quality on the fixtures, and on the dump test split of every dev set beside jusText
 	$(BIN)/python bench/quality.py
+	nice -n 10 $(BIN)/python -m bench.quality_dumps
+
+train-dumps: $(BENCH_STAMP)  ## rebuild thresher/data/line_model.json from the dev sets' train split
+	nice -n 10 $(BIN)/python -m bench.train_dumps
 
 bench-dedup: $(BENCH_STAMP)  ## dedup quality, docs/s and peak memory at 10k, 100k and 1M docs, beside datasketch
 	$(BIN)/python bench/dedup.py 10000 100000 1000000 --datasketch-max 100000

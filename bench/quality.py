@@ -4,7 +4,8 @@
     python bench/quality.py --pages    # also one line per page
 
 Text dumps (``tests/fixtures/dumps*``): ``<slug>.txt`` with ``<slug>.expected.txt`` (the body a
-perfect cleaner keeps) and ``<slug>.meta.json`` (title). Baseline: the unfiltered dump.
+perfect cleaner keeps) and ``<slug>.meta.json`` (title). Baselines: the rules without the line
+model, and the unfiltered dump. The real dev pages' dumps: ``bench/quality_dumps.py``.
 HTML pages (``tests/fixtures/html``): ``<slug>.html`` with the same two files. Baselines:
 trafilatura alone, with default options and with its best setting (favor_precision, no
 comments), on the same bytes in the same process.
@@ -29,6 +30,7 @@ from bench.devsets import overlap, prf, tokens
 from thresher.text import shingles
 from thresher.extract import extract_html
 from thresher.extract import clean_dump
+from thresher.rules import strip_boilerplate
 
 ROOT = Path(__file__).resolve().parent.parent
 FIX = ROOT / "tests" / "fixtures"
@@ -77,13 +79,14 @@ def bench_dumps(name: str, dirs: list[Path], cfg: Config, per_page: bool) -> Non
     pages = _fixtures(dirs, ".txt")
     if not pages:
         return
-    ours, raw, titles = [0, 0, 0], [0, 0, 0], 0
+    ours, rules, raw, titles = [0, 0, 0], [0, 0, 0], [0, 0, 0], 0
     for page in pages:
         gold, meta = _gold(page, ".txt")
         data = page.read_bytes()
         out = clean_dump(data, cfg)
         o = overlap(tokens(out.text), tokens(gold))
         _add(ours, o)
+        _add(rules, overlap(tokens(strip_boilerplate(data.decode("utf-8"), cfg.rules, cfg.patterns).text), tokens(gold)))
         _add(raw, overlap(tokens(data.decode("utf-8")), tokens(gold)))
         titles += out.title == meta.get("title")
         if per_page:
@@ -91,7 +94,8 @@ def bench_dumps(name: str, dirs: list[Path], cfg: Config, per_page: bool) -> Non
     blobs = [p.read_bytes() for p in pages]
     rate = _warm_rate(lambda b: clean_dump(b, cfg), blobs)
     print(f"text dumps, {name}: {len(pages)} pages (word tokens)")
-    print(_line("thresher", ours))
+    print(_line("thresher (rules + line model)", ours))
+    print(_line("rules alone", rules))
     print(_line("unfiltered dump", raw))
     print(f"  titles right {titles}/{len(pages)}; {rate:.0f} pages/s warm on one core")
 

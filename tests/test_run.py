@@ -70,7 +70,7 @@ def test_article_rows_carry_provenance(corpus):
     assert seed["fetched_at_source"] == "file_mtime"
     assert seed["config_sha256"] == manifest["config_sha256"] == config_sha256(Config())
     assert seed["pipeline_version"] and seed["encoding"] == "utf-8" and seed["language"] == "en"
-    assert seed["extractor"] == "textdump@1" and seed["word_count"] == len(seed["text"].split())
+    assert seed["extractor"] == "textdump@2+line_model@1" and seed["word_count"] == len(seed["text"].split())
     assert {"rule": "agency_signoff@1", "text": "VNA"}.items() <= next(r for r in seed["removed"] if r["text"] == "VNA").items()
     assert seed["raw_sha256"] == file_sha256(raw / "001_3c8e0fc09b8af7fa.txt")
 

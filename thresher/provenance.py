@@ -20,6 +20,8 @@ from pathlib import Path
 
 from thresher import __version__
 from thresher.config import Config
+from thresher.extract.dumps import extractor_name
+from thresher.extract.linemodel import load_line_model
 from thresher.rules import qualified_names, unknown_rules
 
 LIBRARIES = ("pyarrow", "prefect", "trafilatura", "charset-normalizer", "dateparser", "py3langid")
@@ -35,6 +37,8 @@ def config_record(config: Config) -> dict:
     data = config.settings()
     data["rules"] = qualified_names(config.rules)
     data["patterns_sha256"] = config.patterns.sha256
+    model = load_line_model()  # a retrained dump line model is another config, even under the same version
+    data["models"] = {"dumps": extractor_name(model), "dumps_sha256": model.sha256}
     return data
 
 

@@ -42,11 +42,20 @@ _REPEATED_DOC = (
 )
 
 
+_LINE_MODEL_DOC = (
+    "Text dumps only: lines the named rules kept but the dump line model scored as chaff (its probability "
+    "that the line was body is in each removal's score), learned from real pages flattened as scrapers "
+    "flatten them. See docs/dumps.md."
+)
+
+
 def rule_doc(qualified: str) -> str:
     """What a rule (``name@version``) removes and why it is safe: its docstring, first paragraph."""
     name = qualified.split("@", 1)[0]
     if name == REPEAT_NAME:
         return _REPEATED_DOC
+    if name == "line_model":
+        return _LINE_MODEL_DOC
     found = REGISTRY.get(name)
     return found.doc.split("\n\n", 1)[0].replace("\n", " ").replace("``", "") if found else "(a rule this version of thresher no longer has)"
 
