@@ -60,7 +60,7 @@ bench-profile: $(BENCH_STAMP)  ## where a real page's CPU goes, step by step (1,
 	$(BIN)/python bench/profile_pages.py 1000
 
 bench-quality: $(BENCH_STAMP)  ## quality on the fixtures, and on the dump test split of every dev set beside jusText
-	$(BIN)/python bench/quality.py
+	$(BIN)/python -m bench.quality
 	nice -n 10 $(BIN)/python -m bench.quality_dumps
 
 train-dumps: $(BENCH_STAMP)  ## rebuild thresher/data/line_model.json from the dev sets' train split

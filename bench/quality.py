@@ -1,7 +1,7 @@
 """Extraction quality and speed on the fixture sets, beside the baselines.
 
-    python bench/quality.py            # what `make bench-quality` runs
-    python bench/quality.py --pages    # also one line per page
+    python -m bench.quality            # what `make bench-quality` runs (with bench.quality_dumps)
+    python -m bench.quality --pages    # also one line per page
 
 Text dumps (``tests/fixtures/dumps*``): ``<slug>.txt`` with ``<slug>.expected.txt`` (the body a
 perfect cleaner keeps) and ``<slug>.meta.json`` (title). Baselines: the rules without the line
