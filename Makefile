@@ -16,7 +16,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test fuzz bench bench-profile bench-quality train-dumps bench-dedup bench-refetch bench-incremental lock lock-datatrove venv-datatrove clean-venv
+.PHONY: run test fuzz bench bench-profile bench-quality train-dumps bench-dedup bench-refetch bench-stories bench-incremental lock lock-datatrove venv-datatrove clean-venv
 
 $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ bench-dedup: $(BENCH_STAMP)  ## dedup quality, docs/s and peak memory at 10k, 10
 
 bench-refetch: $(BENCH_STAMP)  ## 181 real pages fetched 10 times (4 WARCs): articles per page, kept text vs a single fetch
 	$(BIN)/python -m bench.refetch --work $(or $(WORK),/tmp/thresher-bench-refetch)
+
+bench-stories: $(BENCH_STAMP)  ## story clusters: pair precision/recall on the labelled set, articles/s and peak memory at 10k and 100k
+	$(BIN)/python bench/stories.py --labelled 10000 100000
 
 bench-incremental: $(BENCH_STAMP)  ## 1,000 pages archived, re-run unchanged, then 10 pages added
 	$(BIN)/python bench/incremental.py 1000

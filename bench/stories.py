@@ -235,53 +235,77 @@ DAYS = 60
 _SYLLABLES = ("ka", "lo", "mi", "ra", "ven", "tor", "sel", "an", "dri", "bu", "ko", "vel", "mar", "is", "teo", "gan")
 
 
-def _sentences() -> list[str]:
-    """Real-looking sentences: the prose of the dedup fixtures (invented news, shippable)."""
-    text = " ".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "tests/fixtures/dedup/docs").glob("*.txt")))
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", text) if len(s.split()) >= 6]
+def _vocabulary() -> tuple[np.ndarray, np.ndarray]:
+    """English words and their probabilities of use (wordfreq's list, the one the features
+    weigh words by): the background vocabulary of the synthetic articles."""
+    import wordfreq
+
+    freqs = wordfreq.get_frequency_dict("en", "small")
+    words = np.array([w for w in freqs if w.isalpha()])
+    p = np.array([freqs[w] for w in words])
+    return words, p / p.sum()
 
 
 def _name(rng: np.random.Generator) -> str:
-    return "".join(rng.choice(_SYLLABLES, size=int(rng.integers(2, 4)))).capitalize()
+    return "".join(rng.choice(_SYLLABLES, size=int(rng.integers(3, 5)))).capitalize()
 
 
-def synthetic(i: int, n: int, pool: list[str]) -> tuple[str, str, float, str, int]:
-    """Article ``i`` of ``n``: (title, text, time, site, event). Events have 1 to 8 articles
-    (most have 1 or 2, as in a real week); each event has invented names (people, places,
-    organisations) and numbers, and its articles mix sentences of the real-prose pool with
-    sentences carrying the event's names and numbers, on different sites, within 2 days."""
-    event = i // 4  # about 4 articles per event id...
+def synthetic(i: int, n: int, vocab: tuple[np.ndarray, np.ndarray]) -> tuple[str, str, float, str, int]:
+    """Article ``i`` of ``n``: (title, text, time, site, event), made from the article and
+    event numbers alone (so workers make them where they are vectorised).
+
+    Events: most articles report an event alone, others an event covered by 2 to 8 sites
+    (geometric sizes), spread over ``DAYS`` days; an event's articles appear within 2 days.
+    An event has invented names (people, a place, an organisation), three numbers and eight
+    topic words (drawn from English words of middling frequency); each article states some of
+    its facts in its title and lead, and fills 150 to 600 words with sentences of English words
+    drawn by their frequency of use (wordfreq), so articles of different events share everyday
+    vocabulary in its real proportions, as real ones do, and little else. (Sentences of real
+    prose were tried as filler: a small pool makes unrelated articles share whole sentences,
+    which is syndication, not independent coverage.)"""
+    event = i // 4  # blocks of 4 articles: the first `size` cover one event, the rest are alone
     rng_e = np.random.default_rng([11, event])
-    size = int(min(8, rng_e.geometric(0.45)))  # ...of which the first `size` are coverage, the rest singletons
-    member = i % 4
-    if member >= size:
-        event = n + i  # a singleton: an event of its own
+    size = int(min(8, rng_e.geometric(0.45)))
+    if i % 4 >= size:
+        event = n + i
         rng_e = np.random.default_rng([11, event])
     rng = np.random.default_rng([12, i])
+    words, p = vocab
     names = [_name(rng_e) + " " + _name(rng_e) for _ in range(3)] + [_name(rng_e) for _ in range(2)]
-    numbers = [str(int(x)) for x in rng_e.integers(12, 5000, size=3)]
+    numbers = [f"{int(x):,}" for x in rng_e.integers(12, 5000, size=3)]
+    topic = list(rng_e.choice(words[2000:12000], size=8, replace=False))
     start = float(rng_e.random() * DAYS * 86400)
     when = start + float(rng.random() * 2 * 86400)
-    facts = [f"{names[0]} said {numbers[0]} people in {names[3]} were affected.",
-             f"Officials at {names[4]} confirmed the figure of {numbers[1]} on Tuesday.",
-             f"{names[1]} and {names[2]} met to discuss the {numbers[2]} cases."]
-    title = f"{names[0]}: {numbers[0]} affected in {names[3]}"
-    body = [facts[j] for j in rng.permutation(3)] + [pool[k] for k in rng.integers(0, len(pool), size=int(rng.integers(12, 30)))]
+    def salad(k: int) -> list[str]:
+        return list(rng.choice(words, size=k, p=p))
+
+    # The event's facts, each in a sentence of everyday words around its names and numbers:
+    # no template shared by all events (that would be one outlet's boilerplate, not news).
+    facts = [" ".join(salad(4) + [names[0]] + salad(3) + [numbers[0]] + salad(2) + [topic[0], topic[1], "in", names[3]]),
+             " ".join(salad(3) + [names[4]] + salad(4) + [numbers[1], topic[2]] + salad(3) + [topic[3]]),
+             " ".join([names[1], "and", names[2]] + salad(5) + [numbers[2], topic[4]] + salad(2) + [topic[5]]),
+             " ".join(salad(6) + [topic[6], topic[7]] + salad(3) + [names[3]])]
+    facts = [f[0].upper() + f[1:] + "." for f in facts]
+    title = f"{names[int(rng.integers(0, 3))]}: {numbers[0]} {topic[0]} {topic[1]} in {names[3]}"
+    body = [facts[j] for j in rng.permutation(4)[: int(rng.integers(2, 5))]]
+    for _ in range(int(rng.integers(10, 24))):
+        sentence = " ".join(rng.choice(words, size=int(rng.integers(12, 26)), p=p))
+        body.append(sentence.capitalize() + ".")
     return title, "\n\n".join(body), when, f"site{int(rng.integers(0, 400))}.example", event
 
 
-_POOL: list[str] = []
+_VOCAB: list = []
 
 
 def _vector_rows(args: tuple[int, int, int]) -> list[tuple]:
     lo, hi, n = args
-    if not _POOL:
-        _POOL.extend(_sentences())
+    if not _VOCAB:
+        _VOCAB.append(_vocabulary())
     out = []
     for i in range(lo, hi):
-        title, text, when, site, event = synthetic(i, n, _POOL)
+        title, text, when, site, event = synthetic(i, n, _VOCAB[0])
         v = story_vector(title, text, "en")
-        out.append((f"d{i}", when, site, v.terms, v.weights, event))
+        out.append((f"d{i}", when, site, v.terms, v.weights, v.facts, event))
     return out
 
 
@@ -299,8 +323,8 @@ def scale(n: int) -> dict:
     t1 = time.perf_counter()
     from thresher.stories.features import StoryVector
 
-    cands = [clusters.Candidate(d, w, StoryVector(t, v), s) for d, w, s, t, v, _ in rows]
-    events = {d: e for d, _, _, _, _, e in rows}
+    cands = [clusters.Candidate(d, w, StoryVector(t, v, f), s) for d, w, s, t, v, f, _ in rows]
+    events = {d: e for d, *_, e in rows}
     del rows
     assigned = clusters.assign(cands, [])
     t2 = time.perf_counter()

@@ -53,13 +53,19 @@ def write_report(out_dir: str, run_id: str) -> tuple[str, dict] | None:
 
 
 def publish_artifacts(path: str, data: dict) -> None:
-    """The run's report where Prefect users look: a table of outcomes and rules, and a summary
-    that points at the full HTML report."""
+    """The run's report where Prefect users look: a table of outcomes and rules, a table of
+    its largest stories, and a summary that points at the full HTML report."""
     create_table_artifact(
         key="thresher-run-outcomes",
         table=[{"outcome": k, "pages": v} for k, v in data["outcomes"]]
         + [{"outcome": f"removed by {r['rule']}", "pages": f"{r['spans']} spans, {r['chars']} chars"} for r in data["rules"]],
         description=f"thresher run {data['run_id']}: pages per outcome and what each rule removed",
+    )
+    create_table_artifact(
+        key="thresher-run-stories",
+        table=[{"story": x["story_id"], "articles": x["articles"], "copies": x["duplicates"], "sites": x["sites"],
+                "headline": x["headline"] or ""} for x in data.get("stories", [])],
+        description=f"thresher run {data['run_id']}: the largest stories it started or extended",
     )
     create_markdown_artifact(key="thresher-run-report", markdown=report.render_markdown(data, path),
                              description=f"thresher run {data['run_id']}")

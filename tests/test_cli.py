@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from thresher import __version__
 from thresher.cli import app
 
-COMMANDS = ["run", "clean", "verify", "audit", "report", "search", "export", "rules", "schema", "keygen"]
+COMMANDS = ["run", "clean", "verify", "audit", "report", "search", "stories", "export", "rules", "schema", "keygen"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -26,6 +26,6 @@ def test_the_command_list_is_complete_and_versioned():
     assert CliRunner().invoke(app, ["--version"]).stdout.strip() == f"thresher {__version__}"
 
 
-@pytest.mark.parametrize("command", ["run", "clean", "verify", "audit", "report", "search"])
+@pytest.mark.parametrize("command", ["run", "clean", "verify", "audit", "report", "search", "stories"])
 def test_commands_that_print_data_offer_json(command):
     assert "--json" in CliRunner().invoke(app, [command, "--help"], terminal_width=200).stdout

@@ -22,7 +22,7 @@ STAGES = [
     {"archive"},
     {"clean", "report"},
     {"run", "preflight"},
-    {"cli", "cli_run", "audit", "search", "export", "verify"},
+    {"cli", "cli_run", "audit", "search", "export", "verify", "storylist"},
 ]
 MAX_LINES = 400
 

@@ -88,6 +88,8 @@ def lineage(out_dir: str | Path, key: str) -> dict | None:
         "duplicates": relations,
         "versions": chain,
         "damaged": [str(d) for d in damaged],
+        "story": _story_summary(out, r.get("story_id")),
+        "overlaps": r.get("overlaps") or [],
     }
 
 
@@ -112,6 +114,15 @@ def version_chain(out_dir: str | Path, record: dict) -> list[dict]:
                       "fetched_at": row["fetched_at"].isoformat() if row["fetched_at"] else None})
         at = later.get(at)
     return chain
+
+
+def _story_summary(out: str | Path, story_id: str | None) -> dict | None:
+    if not story_id:
+        return None
+    row = archive.latest_stories(out, {story_id}).get(story_id)
+    if row is None:
+        return {"story_id": story_id}
+    return {k: row[k] for k in ("story_id", "headline", "articles", "duplicates", "sites", "site_names")}
 
 
 def describe(info: dict) -> str:
@@ -155,6 +166,15 @@ def describe(info: dict) -> str:
             here = "  <- this record" if v["doc_id"] == r["doc_id"] else ""
             lines.append(f"    v{v['version']}: {v['doc_id']} fetched {v['fetched_at'] or 'at an unknown time'}, "
                          f"{v['source_path']}{here}")
+    story = info.get("story")
+    if story:
+        lines.append(f"  story: {story['story_id']}" + (f", {story['articles']} articles from {story['sites']} sites: "
+                                                        f"{story['headline'] or '(no headline)'}" if "articles" in story else ""))
+    words = {"contained_in": "contained in", "contains": "contains", "shares": "shares paragraphs with"}
+    for o in info.get("overlaps") or []:
+        paras = ", ".join(str(p) for p in o["paragraphs"])
+        lines.append(f"  {words.get(o['relation'], o['relation'])} {o['doc_id']} (containment {o['containment']:.2f}; "
+                     f"shared paragraphs {paras})")
     for problem in info.get("damaged", []):
         lines.append(f"  DAMAGED, skipped: {problem} (run `thresher verify` for the whole archive)")
     for note in r.get("normalised") or []:

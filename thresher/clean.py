@@ -8,7 +8,8 @@ so one page cannot cost a shard. Pages already in the archive (same path, record
 skipped and counted. Then every article is signed for dedup and its paragraphs hashed, so the
 run-wide dedup step only compares signatures and counts paragraph hashes: template paragraphs
 are removed there, once copies and versions of one story are known (a shard cannot tell a
-site's template from a story it was sent ten times).
+site's template from a story it was sent ten times); every article also gets its story
+vector, so the run-wide story step compares vectors, never texts.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from thresher.records import (
     REJECTS_SCHEMA,
     SIGNATURES_SCHEMA,
     SNAPSHOTS_SCHEMA,
+    STORY_VECTORS_SCHEMA,
     Reject,
     make_doc_id,
     sha256_hex,
 )
 from thresher.sources import Failed, Page, RawInput, WorkUnit, read_pages
+from thresher.stories.decide import index_row
 from thresher.text import word_count
 from thresher.urls import url_host
 from thresher.values import Door
@@ -50,6 +53,7 @@ class ShardResult:
     articles: list[dict] = field(default_factory=list)
     rejects: list[dict] = field(default_factory=list)
     signatures: list[dict] = field(default_factory=list)
+    story_vectors: list[dict] = field(default_factory=list)
     snapshots: list[dict] = field(default_factory=list)
     paragraphs: list[dict] = field(default_factory=list)  # per article: paragraph hashes, lengths
     skipped: int = 0
@@ -77,11 +81,12 @@ class ShardResult:
         }
 
     def tables(self) -> dict[str, pa.Table]:
-        """The shard's staged tables: rows, dedup signatures and paragraph lists."""
+        """The shard's staged tables: rows, dedup signatures, story vectors and paragraph lists."""
         return {
             "articles": pa.Table.from_pylist(self.articles, schema=ARTICLES_SCHEMA),
             "rejects": pa.Table.from_pylist(self.rejects, schema=REJECTS_SCHEMA),
             "signatures": pa.Table.from_pylist(self.signatures, schema=SIGNATURES_SCHEMA),
+            "story_vectors": pa.Table.from_pylist(self.story_vectors, schema=STORY_VECTORS_SCHEMA),
             "snapshots": pa.Table.from_pylist(self.snapshots, schema=SNAPSHOTS_SCHEMA),
             "paragraph_lists": pa.Table.from_pylist(self.paragraphs, schema=PARAGRAPH_LISTS_SCHEMA),
         }
@@ -320,6 +325,7 @@ def clean_shard(
     cache: dict[str, int] = {}
     result.signatures = [signature_row(row, cache) for row in result.articles]
     result.paragraphs = [paragraph_row(row) for row in result.articles]
+    result.story_vectors = [index_row(row) for row in result.articles]
     return result
 
 

@@ -115,6 +115,8 @@ def run(
     for key, value in manifest["rejects_per_reason"].items():
         table.add_row(f"  rejected: {key}", str(value))
     console.print(table)
+    from thresher.storylist import print_largest  # the run's largest stories
+    print_largest(manifest, console)
     console.print(f"manifest: {out_dir}/runs/{manifest['run_id']}.json")
     from thresher.report import REPORTS, report_path
     from thresher.storage import Store
@@ -253,6 +255,7 @@ def search(
     site: str = typer.Option(None, "--site", help="Only this site (as in the articles' site column, any case)."),
     since: str = typer.Option(None, "--since", help="Only articles published on or after this date (YYYY-MM-DD)."),
     until: str = typer.Option(None, "--until", help="Only articles published on or before this date (YYYY-MM-DD)."),
+    by_story: bool = typer.Option(False, "--by-story", help="Group the hits by story (the event they cover)."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
 ) -> None:
     """Full-text search over the canonical articles, best match first (BM25; headline words
@@ -275,6 +278,9 @@ def search(
     except ValueError as exc:  # a malformed date
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2)
+    if by_story and hits:  # grouped by the story (event) each hit covers
+        from thresher.storylist import print_groups
+        return print_groups(out_dir, hits, as_json, console)
     if as_json:
         sys.stdout.write(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2) + "\n")
     for text in [] if as_json else rendered(hits):
@@ -283,6 +289,22 @@ def search(
         if not as_json:
             console.print(f"no canonical article in {escape(printable(out_dir))} matches {escape(printable(repr(query)))}")
         raise typer.Exit(1)
+
+
+@app.command()
+def stories(
+    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
+    since: str = typer.Option(None, "--since", help="Only stories with an article published on or after this date (YYYY-MM-DD)."),
+    site: str = typer.Option(None, "--site", help="Only stories this site covers (any case)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stories as JSON."),
+) -> None:
+    """The archive's stories (one event's coverage across sites), biggest first, then newest.
+
+    Example: thresher stories clean --since 2025-10-20 --site vietnamplus.vn --json
+    """
+    from thresher.storylist import print_stories
+    if not print_stories(_location(out_dir, "'OUT_DIR'"), since, site, None, as_json, console):
+        raise typer.Exit(2)
 
 
 @app.command()

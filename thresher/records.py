@@ -80,6 +80,15 @@ REMOVAL_TYPE = pa.struct(
     ]
 )
 
+OVERLAP_TYPE = pa.struct(
+    [
+        _f("doc_id", pa.string(), "an earlier canonical article this one shares paragraphs with"),
+        _f("relation", pa.string(), "contained_in (this text is inside the other), contains (the other is inside this one) or shares"),
+        _f("containment", pa.float64(), "share of the shorter text's words in the paragraphs the two share"),
+        _f("paragraphs", pa.list_(pa.int32()), "indices of this article's paragraphs that the other one also has"),
+    ]
+)
+
 _PROVENANCE = [
     _f("doc_id", pa.string(), "stable id: hash of source_path, record offset and raw_sha256", nullable=False),
     _f("source_path", pa.string(), "path of the input relative to RAW_DIR", nullable=False),
@@ -118,6 +127,8 @@ ARTICLES_SCHEMA = pa.schema(
         _f("version", pa.int32(), "version of the page's story: 1, then 2, 3, … each time the same URL or canonical URL is fetched with text changed beyond a near-duplicate (null in duplicates/)"),
         _f("version_of", pa.string(), "doc_id of the previous version of the story (null for a first version and in duplicates/)"),
         _f("normalised", pa.list_(NORMALISED_TYPE), _NORMALISED_DOC),
+        _f("story_id", pa.string(), "the news story (event) the article covers, shared with other sites' coverage (see stories/); a duplicate has its canonical's"),
+        _f("overlaps", pa.list_(OVERLAP_TYPE), "earlier canonical articles whose text this one contains, is contained in, or shares paragraphs with"),
     ]
     + _PROVENANCE[2:]
 )
@@ -159,6 +170,23 @@ SNAPSHOTS_SCHEMA = pa.schema(
 )
 SCHEMAS["snapshots"] = SNAPSHOTS_SCHEMA
 
+STORIES_SCHEMA = pa.schema(
+    [
+        _f("story_id", pa.string(), "stable id of the story, derived from the doc_id of its first article", nullable=False),
+        _f("headline", pa.string(), "title of the story's first article that has one"),
+        _f("first_published", TS, "earliest publication (else fetch) time of its articles"),
+        _f("last_published", TS, "latest publication (else fetch) time of its articles"),
+        _f("articles", pa.int32(), "canonical articles in the story", nullable=False),
+        _f("duplicates", pa.int32(), "copies of those articles (in duplicates/)", nullable=False),
+        _f("sites", pa.int32(), "distinct sites covering it", nullable=False),
+        _f("site_names", pa.list_(pa.string()), "the sites covering it"),
+        _f("languages", pa.list_(pa.string()), "languages of its articles"),
+        _f("doc_ids", pa.list_(pa.string()), "its canonical articles, earliest first", nullable=False),
+        _f("run_id", pa.string(), "the run that wrote this row: a story's newest row is its current state", nullable=False),
+    ]
+)
+SCHEMAS["stories"] = STORIES_SCHEMA
+
 # The archive-wide dedup index (OUT_DIR/index/): not a user dataset, but defined here too.
 SIGNATURES_SCHEMA = pa.schema(
     [
@@ -188,6 +216,25 @@ PARAGRAPH_LISTS_SCHEMA = pa.schema(
         _f("site", pa.string(), "site of the article"),
         _f("hashes", pa.list_(pa.int64()), "hash of each paragraph of the text, in order", nullable=False),
         _f("lengths", pa.list_(pa.int32()), "length of each paragraph in characters", nullable=False),
+    ]
+)
+
+
+# The story index (OUT_DIR/index/story_vectors/): per canonical article, what later runs need
+# to place new articles in stories and find what they share with it.
+STORY_VECTORS_SCHEMA = pa.schema(
+    [
+        _f("doc_id", pa.string(), "canonical article", nullable=False),
+        _f("story_id", pa.string(), "its story (null while staged, before stories are decided)"),
+        _f("time", TS, "publication time, else fetch time, else processing time", nullable=False),
+        _f("site", pa.string(), "site of the article"),
+        _f("title", pa.string(), "headline"),
+        _f("language", pa.string(), "language"),
+        _f("terms", pa.list_(pa.uint32()), "feature hashes of its story vector", nullable=False),
+        _f("weights", pa.list_(pa.float32()), "weights of its story vector (L2-normalised)", nullable=False),
+        _f("facts", pa.list_(pa.uint32()), "hashes of the numbers its title and lead state", nullable=False),
+        _f("paragraph_hashes", pa.list_(pa.int64()), "hash of each paragraph (0: too short to compare)", nullable=False),
+        _f("paragraph_words", pa.list_(pa.int32()), "words in each paragraph", nullable=False),
     ]
 )
 

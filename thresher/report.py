@@ -179,11 +179,24 @@ def run_report(out_dir: str | os.PathLike, run_id: str | None = None) -> dict:
         "duplicates_by_site": _pairs(dup_sites, TOP),
         "duplicates_by_method": _pairs(dup_methods),
         "clusters": clusters,
+        "stories": _run_stories(out_dir, manifest),
         "documents": documents,
         "documents_total": manifest["counts"]["articles"] + manifest["counts"].get("duplicates", 0),
         "shard_errors": [e["shard"] for e in manifest.get("shard_errors", [])],
         "template_guard": manifest.get("template_guard") or {"pages": 0, "listed": []},
     }
+
+
+def _run_stories(out_dir: str | os.PathLike, manifest: dict) -> list[dict]:
+    """The run's largest stories (started or extended by it) with their coverage: sites,
+    languages, articles and copies, first and last publication."""
+    rows = [r for t in archive.iter_run(out_dir, manifest, "stories") for r in t.to_pylist()]
+    rows.sort(key=lambda s: (-s["articles"], -s["sites"], s["story_id"]))
+    keep = ("story_id", "headline", "articles", "duplicates", "sites", "site_names", "languages")
+    return [{**{k: s[k] for k in keep},
+             "first_published": s["first_published"].isoformat() if s["first_published"] else None,
+             "last_published": s["last_published"].isoformat() if s["last_published"] else None}
+            for s in rows[:TOP]]
 
 
 def _lookup(out_dir: str | os.PathLike, doc_ids: list[str]) -> dict[str, dict]:
@@ -290,6 +303,10 @@ def render_markdown(report: dict, html_path: str | None = None) -> str:
     if report["clusters"]:
         c = report["clusters"][0]
         lines += ["", f"Largest duplicate cluster: {c['size']} copies of {md_text(c['canonical'].get('title') or c['canonical']['doc_id'])}"]
+    if report.get("stories"):
+        lines += ["", "| story | articles | sites | headline |", "|---|---:|---:|---|"]
+        lines += [f"| `{s['story_id']}` | {s['articles']} | {s['sites']} | {md_text(s['headline'] or '(no headline)')} |"
+                  for s in report["stories"][:5]]
     if html_path:
         lines += ["", f"Full report: {md_code(html_path)}"]
     return "\n".join(lines) + "\n"

@@ -11,9 +11,9 @@ which makes each step a task and runs the shards in parallel or on a cluster. St
 2. :func:`run_shard` per shard, anywhere (it reads the archive's memory itself): clean, stage;
    a shard that keeps crashing becomes :func:`shard_failed`, its inputs ``internal_error``
    rejects, so the run can still publish with nothing lost or hidden;
-3. :func:`finish_run`: dedup against the archive, publish (manifest last, chained to the
-   previous run and signed with the operator's key when ``THRESHER_SIGNING_KEY`` names one),
-   lock released;
+3. :func:`finish_run`: dedup against the archive, stories (archive-wide, incremental), publish
+   (manifest last, chained to the previous run and signed with the operator's key when
+   ``THRESHER_SIGNING_KEY`` names one), lock released;
 4. :func:`report_run`: the run's report, which must not make a published run look failed.
 
 A run that fails anywhere after :func:`begin_run` ends with :func:`end_run`: its lock is
@@ -144,14 +144,17 @@ def shard_failed(job: ShardJob, error: str) -> dict:
 
 
 def finish_run(plan: RunPlan, shards: list[dict]) -> dict:
-    """Dedup the run against the archive and publish it; return the manifest. The lock is
-    checked just before the manifest is written and released once it is."""
+    """Dedup the run against the archive, place its articles in stories, publish it; return
+    the manifest. The lock is checked just before the manifest is written and released once it is."""
     archive.forget_memory()  # this process's copy, if shards ran here: not kept past the run
     log.info("dedup: %s", archive.deduplicate(plan.out_dir, plan.ctx.run_id, shards))
+    stories = archive.decide_stories(plan.out_dir, plan.ctx.run_id, shards)
+    log.info("stories: %s", {k: v for k, v in stories.items() if k != "largest"})
     finished = datetime.now(timezone.utc).isoformat()
     shards = sorted(shards, key=lambda s: s["shard"])
     manifest = archive.publish(plan.out_dir, plan.ctx, plan.raw_dir, plan.files, shards, finished, plan.recovered,
-                               commit_check=plan.lock.check if plan.lock else None, signing_key=signing_key_from_env())
+                               commit_check=plan.lock.check if plan.lock else None, signing_key=signing_key_from_env(),
+                               story_counts=stories)
     if plan.lock:
         plan.lock.release()
     log.info("run %s published: %s, %s", plan.ctx.run_id, manifest["inputs"], manifest["counts"])

@@ -34,6 +34,7 @@ from thresher.archive.commit import (
     stage_shard,
 )
 from thresher.archive.lock import ArchiveBusy, Lock, LockLost, acquire
+from thresher.archive.stories import decide_stories, latest_stories
 from thresher.archive.memory import (
     archive_memory,
     forget_memory,
@@ -47,8 +48,8 @@ from thresher.archive.memory import (
 
 __all__ = [
     "DATASETS", "INDEX", "RECORDS", "AccountingError", "ArchiveBusy", "Damage", "Lock", "LockLost", "StorageError", "acquire",
-    "check_manifest", "discard", "archive_memory", "dataset_paths", "deduplicate", "iter_intact",
+    "check_manifest", "discard", "archive_memory", "dataset_paths", "decide_stories", "deduplicate", "iter_intact",
     "forget_memory", "iter_dataset", "iter_run", "known_doc_ids", "known_paragraph_counts", "known_snapshots",
     "load_manifests", "memory_at", "publish", "published", "published_runs", "read_dataset", "read_file", "replaced", "retryable_rejects",
-    "recover", "stage_shard",
+    "latest_stories", "recover", "stage_shard",
 ]

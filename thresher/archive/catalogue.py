@@ -6,7 +6,9 @@ Layout under OUT_DIR::
     duplicates/<run_id>-<shard>.parquet pages that duplicate a canonical record (DUPLICATES_SCHEMA)
     rejects/<run_id>-<shard>.parquet    inputs that failed     (REJECTS_SCHEMA)
     snapshots/<run_id>-<shard>.parquet  raw bytes of every input, by content address
+    stories/<run_id>.parquet            the stories a run started or extended, as they now stand
     index/signatures/, index/paragraphs/  dedup memory of every canonical record and site paragraph
+    index/story_vectors/                story memory: each canonical record's vector and paragraphs
     runs/<run_id>.json                  one manifest per published run
     _staging/<run_id>/                  work in progress; never read as part of the archive
 
@@ -26,16 +28,17 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA, within_ranges
+from thresher.records import PARAGRAPHS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA, STORY_VECTORS_SCHEMA, within_ranges
 from thresher.storage import Store
 
 RECORDS = ("articles", "duplicates", "rejects")  # every page is one row of one of these
 
 
-DATASETS = RECORDS + ("snapshots",)
+DATASETS = RECORDS + ("snapshots", "stories")
 
 
-INDEX = {"signatures": SIGNATURES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA}  # under OUT_DIR/index/
+# under OUT_DIR/index/: dedup's memory, and the story index (vectors and paragraph hashes)
+INDEX = {"signatures": SIGNATURES_SCHEMA, "paragraphs": PARAGRAPHS_SCHEMA, "story_vectors": STORY_VECTORS_SCHEMA}
 
 
 def published(out_dir: str | os.PathLike) -> dict[str, dict]:

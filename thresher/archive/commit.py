@@ -25,10 +25,11 @@ from thresher.archive import chain
 from thresher.archive.catalogue import DATASETS, INDEX, RECORDS, _folder, load_manifests, published, read_dataset
 from thresher.archive.configs import store_config
 from thresher.archive.memory import known_paragraph_counts
+from thresher.archive.stories import StoryDecisions, staged_story_files
 from thresher.dedup import decide as dedup_decide
 from thresher.dedup import templates
 from thresher.provenance import RunContext, code_record
-from thresher.records import PARAGRAPH_LISTS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
+from thresher.records import PARAGRAPH_LISTS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA, STORY_VECTORS_SCHEMA
 from thresher.storage import Store
 
 log = logging.getLogger(__name__)
@@ -214,6 +215,7 @@ def publish(
     recovered: list[str] | None = None,
     commit_check: Callable[[], None] | None = None,
     signing_key: object | None = None,
+    story_counts: dict | None = None,
 ) -> dict:
     """Move a run's staged files into the datasets and write its manifest (last), chained to
     the run published before it and signed with ``signing_key`` (the operator's ed25519 key)
@@ -242,7 +244,7 @@ def publish(
     try:
         dedup = _Dedup.read(out, stage)
         decisions = dedup.decisions
-        staged = _final_files(out, ctx.run_id, shards, dedup)
+        staged = _final_files(out, ctx.run_id, shards, dedup, StoryDecisions(out, stage))
         rules[templates.REPEAT_RULE] += dedup.template_cut
         files = [{"path": _folder(f["dataset"]) + f["name"], "rows": f["rows"], "sha256": out.sha256(f["staged"])} for f in staged]
         manifest = {
@@ -264,6 +266,7 @@ def publish(
                 "rejects": totals["rejects"],
             },
             "duplicates_by_method": dict(sorted(Counter(d[2] for d in decisions.values()).items())),
+            "stories": story_counts or {},
             "removed_per_rule": dict(sorted((k, v) for k, v in rules.items() if v)),
             "template_guard": {"pages": len(dedup.spared), "max_share": templates.MAX_TEMPLATE_SHARE,
                                "listed": sorted(dedup.spared, key=lambda g: g["source_path"])[:MAX_GUARDED_LISTED]},
@@ -314,11 +317,13 @@ def _replaces(out_dir: str | os.PathLike, shards: list[dict]) -> list[dict]:
     return [{"path": path, "doc_ids": sorted(ids)} for path, ids in sorted(found.items())]
 
 
-def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup) -> list[dict]:
+def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup, stories: StoryDecisions) -> list[dict]:
     """The staged files to publish, dedup applied: template paragraphs are cut; articles found
     to be duplicates move to a duplicates file of their shard, the others get their version;
     only canonical signatures join the index, so later runs compare against canonical records;
-    the run's paragraph counts (over distinct new stories) join the index for later runs. Each
+    the run's paragraph counts (over distinct new stories) join the index for later runs;
+    every record gets its story (a duplicate its canonical's), every canonical one its overlaps,
+    canonical story vectors join the index and the run's story rows are one file. Each
     entry: dataset, staged path, rows, published name."""
     final = []
     for s in shards:
@@ -333,10 +338,10 @@ def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup) -> 
                 dedup.template_cut += cut
                 canon, dups = dedup_decide.split_articles(table, dedup.decisions)
                 canon = dedup_decide.set_versions(canon, dedup.versions)
-                out.write_parquet(canon, src, compression="zstd")
+                out.write_parquet(stories.label(canon, with_overlaps=True), src, compression="zstd")
                 if dups.num_rows:
                     dst = posixpath.join(posixpath.dirname(src), "duplicates.parquet")
-                    out.write_parquet(dups, dst, compression="zstd")
+                    out.write_parquet(stories.label(dups, with_overlaps=False), dst, compression="zstd")
                     final.append({"dataset": "duplicates", "staged": dst, "rows": dups.num_rows, "name": name})
                 rows = canon.num_rows
             elif f["dataset"] == "signatures":
@@ -344,11 +349,17 @@ def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup) -> 
                 sig = sig.filter(pc.invert(dedup_decide.is_duplicate(sig, dedup.decisions)))
                 out.write_parquet(dedup_decide.set_versions(sig, dedup.versions), src, compression="zstd")
                 rows = sig.num_rows
+            elif f["dataset"] == "story_vectors":
+                vec = stories.index(out.read_parquet(src, schema=STORY_VECTORS_SCHEMA))
+                out.write_parquet(vec, src, compression="zstd")
+                rows = vec.num_rows
             if rows:
                 final.append({"dataset": f["dataset"], "staged": src, "rows": rows, "name": name})
     counts = f"{_staging(run_id)}/paragraphs.parquet"
     if out.isfile(counts):
         final.append({"dataset": "paragraphs", "staged": counts, "rows": out.parquet_rows(counts), "name": f"{run_id}-run.parquet"})
+    for src in staged_story_files(out, f"_staging/{run_id}"):  # the run's story rows: one file
+        final.append({"dataset": "stories", "staged": src, "rows": out.parquet_rows(src), "name": f"{run_id}.parquet"})
     return final
 
 

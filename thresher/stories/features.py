@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 import zlib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -119,6 +119,7 @@ def _is_year(number: str) -> bool:
 def _scan(text: str, boost: float, table: dict[str, float], acc: dict[str, list[float]]) -> None:
     """Add the words, names and numbers of ``text`` to ``acc`` (feature -> [count, weight])."""
     run: list[str] = []
+    words: list[str] = []
     run_start_sentence = False
     prev_end = 0
 
@@ -151,7 +152,7 @@ def _scan(text: str, boost: float, table: dict[str, float], acc: dict[str, list[
         sentence_start = match.start() == 0 or "\n" in between or (bool(gap) and gap[-1] in _SENTENCE_MARKS)
         if run and (gap or "\n" in between):
             close_run()
-        number = _number(token)
+        number = _number(token) if token[0].isdigit() else None
         if number is not None:
             close_run()
             near = {tokens[j].group().casefold().rstrip(".") for j in (i - 1, i + 1) if 0 <= j < len(tokens)}
@@ -164,16 +165,19 @@ def _scan(text: str, boost: float, table: dict[str, float], acc: dict[str, list[
             if not run:
                 run_start_sentence = sentence_start
             run.append(token)
-        elif run and folded in _NAME_GLUE:
-            run.append(token)
-        else:
-            close_run()
+        elif run:
+            if folded in _NAME_GLUE:
+                run.append(token)
+            else:
+                close_run()
+        words.append(folded)
+    close_run()
+    for folded, count in Counter(words).items():  # each distinct word looked up once
         if len(folded) > 1:
             weight = word_weight(folded, table)
             if weight > 0:
                 entry = acc.setdefault(folded, [0.0, weight])
-                entry[0] += boost
-    close_run()
+                entry[0] += boost * count
 
 
 def _first_words(text: str, n: int) -> tuple[str, str]:

@@ -33,6 +33,7 @@ from thresher.records import SCHEMAS, TS_RANGE, sha256_hex, within_ranges
 from thresher.storage import Store
 from thresher.text import printable
 from thresher.verify import rederive
+from thresher.verify.stories import verify_stories
 
 
 @dataclass
@@ -228,6 +229,7 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
     for sha in sorted(set(where) - referenced):
         report.errors.append(f"snapshot {sha[:16]}… (first seen as {first_seen[sha]}) is referenced by no record: a record was removed")
     report.checked["records"] = len(seen_ids)
+    report.checked["stories"] = verify_stories(out, report)
     counts: Counter = Counter()
     read_snapshots = snapshots_reader(out, where)
     if all_records:
