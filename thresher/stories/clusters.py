@@ -98,6 +98,15 @@ def _vocabulary(*groups: Sequence[StoryVector]) -> np.ndarray:
     return np.unique(np.concatenate(parts)) if parts else np.empty(0, np.uint32)
 
 
+def _row(matrix: sp.csr_matrix, i: int) -> list[tuple[int, float]]:
+    """Row ``i`` of a CSR matrix as (column, value) pairs at or above ``FLOOR``, read from its
+    arrays directly (``getrow`` builds a matrix per call: most of the time at 100k articles)."""
+    lo, hi = matrix.indptr[i], matrix.indptr[i + 1]
+    values = matrix.data[lo:hi]
+    keep = values >= FLOOR
+    return list(zip(matrix.indices[lo:hi][keep].tolist(), values[keep].astype(np.float64).tolist()))
+
+
 def _story_score(sims: list[float], members: int, top: int = LINK_TOP) -> float:
     """Mean of the ``top`` best similarities to a story's members; members the article does
     not resemble count as 0, and a story smaller than ``top`` is judged on what it has."""
@@ -156,15 +165,13 @@ def assign(candidates: Sequence[Candidate], archived: Sequence[Member], threshol
         for i, cand in enumerate(batch):
             per_story: dict[str, list[float]] = {}
             if to_pool is not None:
-                row = to_pool.getrow(i)
-                for j, s in zip(row.indices, row.data):
+                for j, s in _row(to_pool, i):
                     m = pool[j]
-                    if s >= FLOOR and abs(m.time - cand.time) <= window:
-                        per_story.setdefault(m.story_id, []).append(_discount(float(s), m, cand, same_site, conflict))
-            row = within.getrow(i)
-            for j, s in zip(row.indices, row.data):
-                if j < i and s >= FLOOR and abs(batch[j].time - cand.time) <= window:
-                    sim = _discount(float(s), batch[j], cand, same_site, conflict)
+                    if abs(m.time - cand.time) <= window:
+                        per_story.setdefault(m.story_id, []).append(_discount(s, m, cand, same_site, conflict))
+            for j, s in _row(within, i):
+                if j < i and abs(batch[j].time - cand.time) <= window:
+                    sim = _discount(s, batch[j], cand, same_site, conflict)
                     per_story.setdefault(story_of_batch[j], []).append(sim)
             best_id, best = None, -1.0
             for sid, sims in per_story.items():
