@@ -299,9 +299,7 @@ def stories(
     as_json: bool = typer.Option(False, "--json", help="Print the stories as JSON."),
 ) -> None:
     """The archive's stories (one event's coverage across sites), biggest first, then newest.
-
-    Example: thresher stories clean --since 2025-10-20 --site vietnamplus.vn --json
-    """
+    Example: thresher stories clean --since 2025-10-20 --site vietnamplus.vn --json"""
     from thresher.storylist import print_stories
     if not print_stories(_location(out_dir, "'OUT_DIR'"), since, site, None, as_json, console):
         raise typer.Exit(2)
