@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from thresher import __version__
+from thresher.storylist import print_hits, print_largest, stories
 from thresher.text import printable
 
 app = typer.Typer(
@@ -26,6 +27,7 @@ app = typer.Typer(
     add_completion=False,
 )
 console = Console()
+app.command(name="stories")(stories)  # thresher stories OUT_DIR: the command lives with its face
 
 
 def _location(value: str, what: str, must_exist: bool = True) -> str:
@@ -115,8 +117,7 @@ def run(
     for key, value in manifest["rejects_per_reason"].items():
         table.add_row(f"  rejected: {key}", str(value))
     console.print(table)
-    from thresher.storylist import print_largest  # the run's largest stories
-    print_largest(manifest, console)
+    print_largest(manifest, console)  # the run's largest stories
     console.print(f"manifest: {out_dir}/runs/{manifest['run_id']}.json")
     from thresher.report import REPORTS, report_path
     from thresher.storage import Store
@@ -268,7 +269,7 @@ def search(
     Example: thresher search clean '"cybercrime convention" -Russia' --site vietnamplus.vn --since 2025-10-01 --json
     """
     try:
-        from thresher.search import rendered, search as run_search
+        from thresher.search import search as run_search
     except ImportError as exc:  # tantivy is the [search] extra
         console.print(f"[red]search needs the search extra: pip install 'thresher[search]' ({exc})[/red]")
         raise typer.Exit(2)
@@ -278,31 +279,8 @@ def search(
     except ValueError as exc:  # a malformed date
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2)
-    if by_story and hits:  # grouped by the story (event) each hit covers
-        from thresher.storylist import print_groups
-        return print_groups(out_dir, hits, as_json, console)
-    if as_json:
-        sys.stdout.write(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2) + "\n")
-    for text in [] if as_json else rendered(hits):
-        console.print(text)
-    if not hits:
-        if not as_json:
-            console.print(f"no canonical article in {escape(printable(out_dir))} matches {escape(printable(repr(query)))}")
+    if not print_hits(out_dir, query, hits, as_json, by_story, console):  # flat, or grouped by story
         raise typer.Exit(1)
-
-
-@app.command()
-def stories(
-    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
-    since: str = typer.Option(None, "--since", help="Only stories with an article published on or after this date (YYYY-MM-DD)."),
-    site: str = typer.Option(None, "--site", help="Only stories this site covers (any case)."),
-    as_json: bool = typer.Option(False, "--json", help="Print the stories as JSON."),
-) -> None:
-    """The archive's stories (one event's coverage across sites), biggest first, then newest.
-    Example: thresher stories clean --since 2025-10-20 --site vietnamplus.vn --json"""
-    from thresher.storylist import print_stories
-    if not print_stories(_location(out_dir, "'OUT_DIR'"), since, site, None, as_json, console):
-        raise typer.Exit(2)
 
 
 @app.command()

@@ -12,11 +12,10 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
-import pyarrow as pa
-import pyarrow.compute as pc
+import typer
 
-from thresher import archive
-from thresher.stories.summary import ranked
+# pyarrow, the archive and the stories package are imported where they are used: the command
+# line imports this module at start, and must start fast.
 
 
 def _day(value: str) -> datetime:
@@ -31,6 +30,9 @@ def list_stories(out_dir: str | os.PathLike, since: str | None = None, site: str
     """Stories as they now stand, biggest first (articles, then sites), then newest; only those
     with an article published on or after ``since`` and, with ``site``, covered by that site
     (any case)."""
+    from thresher import archive
+    from thresher.stories.summary import ranked
+
     stories = archive.latest_stories(out_dir).values()
     if since:
         start = _day(since)
@@ -44,6 +46,11 @@ def list_stories(out_dir: str | os.PathLike, since: str | None = None, site: str
 
 def story_of(out_dir: str | os.PathLike, doc_ids: Sequence[str]) -> dict[str, str]:
     """The story of each canonical article in ``doc_ids`` (from the story index)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from thresher import archive
+
     wanted = pa.array(sorted(set(doc_ids)), pa.string())
     found: dict[str, str] = {}
     for table in archive.iter_dataset(out_dir, "story_vectors", ["doc_id", "story_id"]):
@@ -55,6 +62,8 @@ def story_of(out_dir: str | os.PathLike, doc_ids: Sequence[str]) -> dict[str, st
 def group_hits(out_dir: str | os.PathLike, hits: Sequence) -> list[dict]:
     """Search hits grouped by story, in the order of each story's best hit: one entry per
     story with its headline, size, and the hits that fell in it."""
+    from thresher import archive
+
     by_doc = story_of(out_dir, [h.doc_id for h in hits])
     stories = archive.latest_stories(out_dir, {s for s in by_doc.values() if s})
     groups: dict[str, dict] = {}
@@ -133,3 +142,44 @@ def largest_lines(manifest: dict) -> list[str]:
         lines.append(f"  {s['articles']} articles, {s['sites']} sites, {s['duplicates']} copies  {s['story_id']}  "
                      f"{(s['headline'] or '(no headline)')[:70]}")
     return lines
+
+
+def print_hits(out_dir, query: str, hits: Sequence, as_json: bool, by_story: bool, console) -> bool:
+    """``thresher search``'s output: the hits (grouped by story with ``by_story``) as JSON or
+    for a terminal; False when nothing matched."""
+    from rich.markup import escape
+
+    from thresher.search import rendered
+    from thresher.text import printable
+
+    if by_story and hits:
+        print_groups(out_dir, hits, as_json, console)
+        return True
+    if as_json:
+        sys.stdout.write(json.dumps([h.as_dict() for h in hits], ensure_ascii=False, indent=2) + "\n")
+    for text in [] if as_json else rendered(hits):
+        console.print(text)
+    if not hits and not as_json:
+        console.print(f"no canonical article in {escape(printable(str(out_dir)))} matches {escape(printable(repr(query)))}")
+    return bool(hits)
+
+
+def stories(
+    out_dir: str = typer.Argument(..., help="The archive folder, or its URL (s3://bucket/clean)."),
+    since: str = typer.Option(None, "--since", help="Only stories with an article published on or after this date (YYYY-MM-DD)."),
+    site: str = typer.Option(None, "--site", help="Only stories this site covers (any case)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stories as JSON."),
+) -> None:
+    """The archive's stories (one event's coverage across sites), biggest first, then newest.
+
+    Example: thresher stories clean --since 2025-10-20 --site vietnamplus.vn --json
+    """
+    from rich.console import Console
+
+    from thresher.storage import is_remote
+
+    if not is_remote(out_dir) and not os.path.isdir(out_dir):
+        raise typer.BadParameter(f"Directory {out_dir!r} does not exist.", param_hint="'OUT_DIR'")
+    out = out_dir.rstrip("/") if is_remote(out_dir) else os.path.abspath(out_dir)
+    if not print_stories(out, since, site, None, as_json, Console()):
+        raise typer.Exit(2)

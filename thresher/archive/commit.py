@@ -29,7 +29,7 @@ from thresher.archive.stories import StoryDecisions, staged_story_files
 from thresher.dedup import decide as dedup_decide
 from thresher.dedup import templates
 from thresher.provenance import RunContext, code_record
-from thresher.records import PARAGRAPH_LISTS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA, STORY_VECTORS_SCHEMA
+from thresher.records import PARAGRAPH_LISTS_SCHEMA, SCHEMAS, SIGNATURES_SCHEMA
 from thresher.storage import Store
 
 log = logging.getLogger(__name__)
@@ -321,10 +321,9 @@ def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup, sto
     """The staged files to publish, dedup applied: template paragraphs are cut; articles found
     to be duplicates move to a duplicates file of their shard, the others get their version;
     only canonical signatures join the index, so later runs compare against canonical records;
-    the run's paragraph counts (over distinct new stories) join the index for later runs;
-    every record gets its story (a duplicate its canonical's), every canonical one its overlaps,
-    canonical story vectors join the index and the run's story rows are one file. Each
-    entry: dataset, staged path, rows, published name."""
+    the run's paragraph counts (over distinct new stories) join the index for later runs; records
+    get their story and overlaps (:class:`StoryDecisions`). Each entry: dataset, staged path,
+    rows, published name."""
     final = []
     for s in shards:
         name = f"{run_id}-{s['shard']:05d}.parquet"
@@ -349,18 +348,14 @@ def _final_files(out: Store, run_id: str, shards: list[dict], dedup: _Dedup, sto
                 sig = sig.filter(pc.invert(dedup_decide.is_duplicate(sig, dedup.decisions)))
                 out.write_parquet(dedup_decide.set_versions(sig, dedup.versions), src, compression="zstd")
                 rows = sig.num_rows
-            elif f["dataset"] == "story_vectors":
-                vec = stories.index(out.read_parquet(src, schema=STORY_VECTORS_SCHEMA))
-                out.write_parquet(vec, src, compression="zstd")
-                rows = vec.num_rows
+            elif f["dataset"] == "story_vectors":  # canonical articles' vectors, with their story
+                rows = stories.write_index(out, src)
             if rows:
                 final.append({"dataset": f["dataset"], "staged": src, "rows": rows, "name": name})
     counts = f"{_staging(run_id)}/paragraphs.parquet"
     if out.isfile(counts):
         final.append({"dataset": "paragraphs", "staged": counts, "rows": out.parquet_rows(counts), "name": f"{run_id}-run.parquet"})
-    for src in staged_story_files(out, f"_staging/{run_id}"):  # the run's story rows: one file
-        final.append({"dataset": "stories", "staged": src, "rows": out.parquet_rows(src), "name": f"{run_id}.parquet"})
-    return final
+    return final + staged_story_files(out, run_id)  # the run's story rows: one file
 
 
 def _take_back(out: Store, moved: list[str]) -> None:

@@ -146,6 +146,13 @@ class StoryDecisions:
             table = table.set_column(j, field, pa.array([self.overlaps.get(d, []) for d in ids], field.type))
         return table
 
+    def write_index(self, out: Store, path: str) -> int:
+        """Rewrite a staged story index file with only canonical articles and their story ids;
+        its rows."""
+        table = self.index(out.read_parquet(path, schema=STORY_VECTORS_SCHEMA))
+        out.write_parquet(table, path, compression="zstd")
+        return table.num_rows
+
     def index(self, table: pa.Table) -> pa.Table:
         """The staged story index rows of canonical articles, with their story ids."""
         keep = pc.is_in(table.column("doc_id"), value_set=pa.array(sorted(self.overlaps), pa.string()))
@@ -155,9 +162,11 @@ class StoryDecisions:
                                 pa.array([self.story[d] for d in ids], pa.string()))
 
 
-def staged_story_files(out: Store, stage: str) -> list[str]:
-    """The run's staged ``stories/`` file (one per run, when it started or extended any)."""
-    return out.files(f"{stage}/stories", ".parquet")
+def staged_story_files(out: Store, run_id: str) -> list[dict]:
+    """The run's staged ``stories/`` file (one per run, when it started or extended any), as
+    entries for publish."""
+    return [{"dataset": "stories", "staged": src, "rows": out.parquet_rows(src), "name": f"{run_id}.parquet"}
+            for src in out.files(f"_staging/{run_id}/stories", ".parquet")]
 
 
 __all__ = ["STORIES_SCHEMA", "StoryDecisions", "decide_stories", "latest_stories", "staged_story_files"]

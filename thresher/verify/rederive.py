@@ -40,6 +40,8 @@ NOT_FROM_THE_PAGE = {
     "method": "decided across records by dedup",
     "version": "decided across records (re-fetches of a URL)",
     "version_of": "decided across records (re-fetches of a URL)",
+    "story_id": "decided across records by the story step: checked against stories/ and the story index",
+    "overlaps": "decided across records by the story step (paragraphs shared with earlier articles)",
 }
 
 
