@@ -252,7 +252,7 @@ def verify(out_dir: str | Path, all_records: bool = False, sample: int = 100, se
             rows = archive.read_file(out, path, name).to_pylist()
             picked += [(name, rows[i], m, run_configs[m["run_id"]]) for i in wanted if run_configs[m["run_id"]] is not None]
         rederive.check_sample(out, picked, read_snapshots, report.errors, counts)
-    report.indexes["index/ (signatures, paragraphs, story vectors)"] = "hashes and chain checked; not re-derived (decided across records)"
+    report.indexes["index/ (signatures, paragraphs)"] = "hashes and chain checked; not re-derived (decided across records)"
     report.checked["records_rederived"] = counts.pop("records re-derived", 0)
     for why, n in sorted(counts.items()):
         report.warnings.append(f"{n} {why}")
