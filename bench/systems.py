@@ -122,9 +122,9 @@ def run_system(name: str, corpus: Path, score: bool) -> dict:
             env["PREFECT_API_URL"] = server.api_url
         t0, wall0 = time.perf_counter(), time.time()
         cpu_before = sampler.usage()[0] if server else 0.0  # the running server's start-up is not the run's
-        subprocess.run([str(ROOT / ".venv/bin/thresher"), "run", str(raw), str(out), "--workers", "2",
-                        "--shard-size", str(config.shard_size), "--shard-bytes", str(config.shard_bytes), "--json"],
-                       check=True, capture_output=True, env=env)
+        done = subprocess.run([str(ROOT / ".venv/bin/thresher"), "run", str(raw), str(out), "--workers", "2",
+                               "--shard-size", str(config.shard_size), "--shard-bytes", str(config.shard_bytes), "--json"],
+                              check=True, capture_output=True, env=env, text=True)
     elif system.startswith("datatrove-"):
         workers, _, tokenizer = system.removeprefix("datatrove-").partition("-")
         done = subprocess.run([str(DATATROVE_PYTHON), str(ROOT / "bench" / "datatrove_pipeline.py"), str(raw), str(out),
@@ -138,7 +138,7 @@ def run_system(name: str, corpus: Path, score: bool) -> dict:
     cpu, peak = sampler.usage()
     if server is not None:
         cpu -= cpu_before
-        span = _shard_span(server)
+        span = _shard_span(server, _shards_of(json.loads(done.stdout)))
         server.stop()
     result = {"system": name, "seconds": elapsed, "cpu": cpu, "peak_mb": peak, "busy": cpu / elapsed}
     if span:  # the phases: before the first shard, the shards, after the last; busy cores in the shards
@@ -226,11 +226,17 @@ def _thresher_pool(raw: Path, out: Path, workers: int, config) -> tuple[float, f
     return marks[0], marks[1]
 
 
-def _shard_span(server) -> tuple[float, float]:
+def _shards_of(manifest: dict) -> int:
+    """How many shards a run had: every shard writes rows, into files named ``RUN-SHARD.parquet``."""
+    return len({f["path"].rsplit("-", 1)[-1] for f in manifest["files"] if f["path"].endswith(".parquet")
+                and f["path"].split("/")[0] in ("articles", "duplicates", "rejects")})
+
+
+def _shard_span(server, shards: int) -> tuple[float, float]:
     """When (``time.time()``) the last flow run on ``server`` started its first clean-shard
     task run and when its last one ended, from the task runs Prefect recorded. Prefect 3 sends
-    task run states as events, which the server may store a moment after the flow returns: the
-    runs are read again until every one has ended (at most 30 s)."""
+    task run states as events, which the server may store a while after the flow returns: the
+    runs are read again until all ``shards`` of them have ended (at most 60 s)."""
     import asyncio
 
     os.environ["PREFECT_API_URL"] = server.api_url
@@ -244,12 +250,14 @@ def _shard_span(server) -> tuple[float, float]:
             return await client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
                                                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="clean-shard")))
 
-    for _ in range(60):
-        shards = asyncio.run(read())
-        if shards and all(t.start_time and t.end_time for t in shards):
+    for _ in range(120):
+        ended = [t for t in asyncio.run(read()) if t.start_time and t.end_time]
+        if len(ended) >= shards:
             break
         time.sleep(0.5)
-    return min(t.start_time.timestamp() for t in shards), max(t.end_time.timestamp() for t in shards)
+    else:
+        raise RuntimeError(f"the Prefect server recorded {len(ended)} of the run's {shards} shard task runs")
+    return min(t.start_time.timestamp() for t in ended), max(t.end_time.timestamp() for t in ended)
 
 
 if __name__ == "__main__":
