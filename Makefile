@@ -16,7 +16,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test fuzz bench bench-profile bench-quality train-dumps bench-dedup bench-refetch bench-stories bench-incremental lock lock-datatrove venv-datatrove clean-venv
+.PHONY: run test fuzz bench bench-profile bench-quality bench-extract train-extract train-dumps bench-dedup bench-refetch bench-stories bench-incremental lock lock-datatrove venv-datatrove clean-venv
 
 $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,12 @@ bench-quality: $(BENCH_STAMP)  ## quality on the fixtures, and on the dump test 
 
 train-dumps: $(BENCH_STAMP)  ## rebuild thresher/data/line_model.json from the dev sets' train split
 	nice -n 10 $(BIN)/python -m bench.train_dumps
+
+bench-extract: $(BENCH_STAMP)  ## HTML extraction on the real dev pages (P/R/F1, F1<0.5, pages/s) beside trafilatura, readability-lxml, jusText
+	$(BIN)/python bench/extract.py
+
+train-extract: $(BENCH_STAMP)  ## rebuild thresher/data/extract_model.json from the train split of the real dev pages
+	OMP_NUM_THREADS=1 $(BIN)/python bench/train_extract.py
 
 bench-dedup: $(BENCH_STAMP)  ## dedup quality, docs/s and peak memory at 10k, 100k and 1M docs, beside datasketch
 	$(BIN)/python bench/dedup.py 10000 100000 1000000 --datasketch-max 100000

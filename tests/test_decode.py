@@ -31,8 +31,49 @@ def test_decodes_and_records_encoding(data, encoding):
 
 
 def test_declared_charset_is_used_when_it_fits():
-    out = decode_bytes("Über die Brücke".encode("iso-8859-1"), declared="iso-8859-1")
-    assert out == Decoded("Über die Brücke", "iso8859-1")
+    # a latin-1 label is read as windows-1252, as browsers do (0x80-0x9F are quotes and dashes)
+    out = decode_bytes("Über die Brücke – „Zeitung“".encode("cp1252"), declared="iso-8859-1")
+    assert out == Decoded("Über die Brücke – „Zeitung“", "cp1252", "http")
+
+
+FRENCH = "Les commerçants du quartier ont déjà fermé leurs boutiques, a déclaré le député à Genève."
+
+
+@pytest.mark.parametrize(
+    "data, declared, encoding, source",
+    [
+        (b'<?xml version="1.0" encoding="ISO-8859-1"?>\n<html><body><p>' + FRENCH.encode("cp1252"), None, "cp1252", "xml"),
+        (b'<html><head><meta http-equiv="Content-Type" content="text/html; charset=iso-8859-15"></head><p>'
+         + FRENCH.encode("iso-8859-15"), None, "iso8859-15", "meta"),
+        (b'<html><head><meta charset="windows-1250"></head><p>' + "Zażółć gęślą jaźń, rzekł minister.".encode("cp1250"), "utf-8", "cp1250", "meta"),
+        (b'<html><head><meta charset="iso-8859-1"></head><p>' + FRENCH.encode("utf-8"), None, "utf-8", "utf-8"),
+        (b'<html><head><meta charset="gb2312"></head><p>' + "新闻报道 ".encode("utf-8") * 5, None, "utf-8", "utf-8"),
+        (b"<html><p>" + FRENCH.encode("cp1252"), None, "cp1252", "detected"),
+        (b'<html><head><meta charset="utf-8"></head><p>' + FRENCH.encode("utf-8") + b" \xe9 " + FRENCH.encode("utf-8"), None, "utf-8", "utf-8"),
+    ],
+    ids=["xml-declaration", "meta-http-equiv", "meta-after-bad-header", "valid-utf8-beats-latin1-label",
+         "valid-utf8-beats-gb2312-label", "western-undeclared-is-cp1252", "utf8-with-a-stray-byte"],
+)
+def test_html_cascade(data, declared, encoding, source):
+    out = decode_bytes(data, declared=declared, html=True)
+    assert (out.encoding, out.source) == (encoding, source)
+    assert any(w in out.text for w in ("commerçants", "gęślą", "\u65b0\u95fb"))
+
+
+@pytest.mark.parametrize(
+    "text, codec",
+    [("Zażółć gęślą jaźń, powiedział minister w środę, że będzie źle.", "cp1250"),
+     ("Министр заявил в среду, что новости будут хорошими.", "cp1251")],
+    ids=["polish-cp1250", "russian-cp1251"],
+)
+def test_western_rule_does_not_take_other_code_pages(text, codec):
+    out = decode_bytes(text.encode(codec))
+    assert out.text == text and out.source == "detected"
+
+
+def test_page_declarations_are_ignored_for_text_dumps():
+    data = b'<meta charset="cp1257"> ' + FRENCH.encode("cp1252")
+    assert decode_bytes(data).encoding == "cp1252"
 
 
 @pytest.mark.parametrize(

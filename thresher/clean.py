@@ -152,6 +152,7 @@ def article_row(page: Page, ex: Extracted, ctx: RunContext, html: HtmlMeta | Non
         "text": ex.text,
         "word_count": word_count(ex.text),
         "encoding": ex.encoding,
+        "encoding_source": ex.encoding_source,
         "fetched_at": fetched,
         "fetched_at_source": page.fetched_at_source if fetched is not None else None,
         "extractor": ex.extractor,

@@ -53,6 +53,8 @@ class Config:
     ``max_warc_records`` bounds the pages taken from one WARC file; the rest of the file is
     one ``too_large`` reject. ``shard_size`` is the most pages per task and ``shard_bytes``
     about the most bytes (a worker holds one shard's pages): see :mod:`thresher.sources.shards`.
+    ``page_timeout`` is the most seconds one HTML page may take to extract; a slower page is a
+    ``timeout`` reject (0: no limit).
     """
 
     rules: tuple[str, ...] = DEFAULT_RULES
@@ -62,11 +64,14 @@ class Config:
     min_words: int = 1
     shard_size: int = 1000
     shard_bytes: int = 16 * 1024 * 1024
+    page_timeout: float = 30.0
 
     def __post_init__(self) -> None:
         if min(self.max_bytes, self.shard_size, self.shard_bytes, self.max_warc_records) <= 0 or self.min_words < 0:
             raise ValueError("max_bytes, max_warc_records, shard_size and shard_bytes must be positive, "
                              "min_words non-negative")
+        if self.page_timeout < 0:
+            raise ValueError("page_timeout must be non-negative (0: no limit)")
 
     @property
     def patterns(self) -> Patterns:

@@ -22,6 +22,7 @@ from thresher import __version__
 from thresher.config import Config
 from thresher.extract.dumps import extractor_name
 from thresher.extract.linemodel import load_line_model
+from thresher.extract.selection import load_model
 from thresher.rules import qualified_names, unknown_rules
 
 LIBRARIES = ("pyarrow", "prefect", "trafilatura", "charset-normalizer", "dateparser", "py3langid")
@@ -39,6 +40,7 @@ def config_record(config: Config) -> dict:
     data["patterns_sha256"] = config.patterns.sha256
     model = load_line_model()  # a retrained dump line model is another config, even under the same version
     data["models"] = {"dumps": extractor_name(model), "dumps_sha256": model.sha256}
+    data["models"]["html"] = f"extract@{load_model().version}"  # a retrained HTML selection model changes records
     return data
 
 

@@ -159,6 +159,7 @@ def clean_dump(data: bytes, cfg: Config) -> Extracted | Reject:
         published_at=parse_date(date_text, language) if date_text else None,
         language=language,
         encoding=decoded.encoding,
+        encoding_source=decoded.source,
         extractor=extractor_name(model),
         removed=cleaned.removals,
     )

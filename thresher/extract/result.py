@@ -21,3 +21,4 @@ class Extracted:
     encoding: str
     extractor: str
     removed: tuple[Removal, ...]
+    encoding_source: str | None = None  # which step of the decoding cascade chose `encoding`
