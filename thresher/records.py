@@ -23,7 +23,6 @@ REJECT_REASONS: dict[str, str] = {
     "unreadable": "the file could not be read (permissions, vanished mid-run, I/O error)",
     "no_content": "nothing of the page is left after boilerplate removal",
     "too_short": "the best body found on an HTML page is under the minimum length (the detail gives the figures)",
-    "timeout": "extracting the page took longer than the configured per-page limit (pathological markup)",
     "not_html": "a WARC record whose payload is not an HTML page (an image, a PDF, JSON…)",
     "malformed_warc": "a WARC file, or one record of it, does not parse; the records before it, and after it when the next one can be found, are archived",
     "internal_error": "a bug in thresher while processing the page (traceback in the log); retried by the next run",

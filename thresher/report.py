@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
+from thresher.extract.html import EXTRACT_DOC, EXTRACT_RULE
 from thresher import archive
 from thresher.dedup.templates import MAX_TEMPLATE_SHARE, REPEAT_MIN_STORIES, REPEAT_NAME
 from thresher.rules import REGISTRY
@@ -56,6 +57,8 @@ def rule_doc(qualified: str) -> str:
         return _REPEATED_DOC
     if name == "line_model":
         return _LINE_MODEL_DOC
+    if name == EXTRACT_RULE:
+        return EXTRACT_DOC
     found = REGISTRY.get(name)
     return found.doc.split("\n\n", 1)[0].replace("\n", " ").replace("``", "") if found else "(a rule this version of thresher no longer has)"
 

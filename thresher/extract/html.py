@@ -70,6 +70,9 @@ GUARD_PROSE = 3
 # of 4 to 12 words exist in the dev sets (a photo page, a one-line notice), so the floor is
 # low: it is there for the two-word "Entermedia 주요뉴스" pages, not to judge length.
 MIN_BODY_WORDS = 5
+EXTRACT_RULE = "extract"  # removals are logged as extract@<model version>
+EXTRACT_DOC = ("Blocks of an HTML page that the selection model (learned from real pages with gold bodies) "
+               "judged not to be the article: menus, link lists, comments, footers, teasers.")
 REMOVED_CHARS = 200  # a dropped block is logged with its text up to this length
 
 
