@@ -68,6 +68,7 @@ class Block:
     classes: str = ""  # class and id words of the holder and its nearest ancestors, lower-cased
     index: int = 0
     char_offset: int = 0  # characters of block text before this one
+    path: tuple = ()  # the elements from the root down to the holder, as the walk met them
 
 
 def _class_words(el: lxml.html.HtmlElement) -> str:
@@ -101,6 +102,7 @@ class _Walker:
         holder = self.holder
         path = self.stack[: self.holder_depth + 1]
         chain = tuple(entry[1] for entry in reversed(path))
+        elements = tuple(entry[0] for entry in path) or (holder,)
         classes = []
         for entry in path[-1 : -ANCESTOR_DEPTH - 1 : -1]:
             if entry[2] is None:
@@ -110,7 +112,7 @@ class _Walker:
         n = len(text.split())
         self.blocks.append(
             Block(text, n, min(links, n), holder.tag if holder is not None else "body", holder, chain,
-                  " | ".join(classes), len(self.blocks), self.offset)
+                  " | ".join(classes), len(self.blocks), self.offset, elements)
         )
         self.offset += len(text)
 
@@ -215,18 +217,16 @@ def stopwords() -> frozenset[str]:
     return frozenset(w.casefold() for w in words)
 
 
-def _container(block: Block) -> lxml.html.HtmlElement:
-    """The element a block's words are counted into (readability's parent): the holder's parent
-    for a paragraph-like holder, else the holder itself."""
-    el = block.element
-    if el is None:
-        return None
+def _container(block: Block) -> int:
+    """Where in the block's path its words are counted (readability's parent): the holder's
+    parent for a paragraph-like holder (a list item's list's parent), else the holder itself.
+    An index into ``block.path``, so no element has to be looked up again."""
+    last = len(block.path) - 1
     if block.tag in ("p", "br", "li", "dd", "dt", "pre", "blockquote", "span") or block.tag in HEADINGS:
-        parent = el.getparent()
-        if block.tag == "li" and parent is not None and parent.getparent() is not None:
-            parent = parent.getparent()  # list items count into the list's container
-        return parent if parent is not None else el
-    return el
+        if block.tag == "li" and last >= 2:
+            return last - 2  # list items count into the list's container
+        return max(0, last - 1)
+    return last
 
 
 def block_features(blocks: list[Block], title: str | None, candidate: str | None) -> np.ndarray:
@@ -255,8 +255,11 @@ def block_features(blocks: list[Block], title: str | None, candidate: str | None
     # keeps one proxy per element).
     containers: dict = {}
     score: dict = {}
-    holders = [_container(b) for b in blocks]
-    for b, c in zip(blocks, holders):
+    holders = []
+    for b in blocks:
+        at = _container(b)
+        c = b.path[at]
+        holders.append(c)
         entry = containers.setdefault(c, [c, 0, 0, 0])
         entry[1] += b.words
         entry[2] += b.link_words
@@ -264,56 +267,73 @@ def block_features(blocks: list[Block], title: str | None, candidate: str | None
         if b.words >= 8 and b.link_words < 0.3 * b.words:
             prose = b.words - b.link_words
             score[c] = score.get(c, 0.0) + prose
-            gp = c.getparent() if c is not None else None
-            if gp is not None:
+            if at > 0:
+                gp = b.path[at - 1]
                 containers.setdefault(gp, [gp, 0, 0, 0])
                 score[gp] = score.get(gp, 0.0) + 0.5 * prose
     best_key = max(score, key=score.get) if score else None
-    best_set = set(containers[best_key][0].iter()) if best_key is not None else set()
-    in_best = np.array([1.0 if b.element in best_set else 0.0 for b in blocks])
+    # A block is in the best container when the container is on its path (the path is the
+    # walk's own record of the block's ancestors: no descendant of the container is visited).
+    in_best = np.array([1.0 if best_key is not None and best_key in b.path else 0.0 for b in blocks])
     best_words = float((words * in_best).sum())
     title_toks = set(t.casefold() for t in tokens(title or ""))
     cand_tokens = tokens(candidate or "")
     cand_shingles = set(zip(cand_tokens, cand_tokens[1:], cand_tokens[2:], cand_tokens[3:]))
     cand_text = " " + " ".join(cand_tokens) + " "
     stop = stopwords()
+    in_stop, in_cand = stop.__contains__, cand_shingles.__contains__
+    casefold, isdigit = str.casefold, str.isdigit
     flag_tags = set(_ANCESTOR_FLAGS)
+    # Per-block values go into Python lists and then into the array a column at a time: a
+    # numpy scalar write per feature per block cost more than computing the features.
+    columns: dict[str, list[float]] = {name: [] for name in (
+        "punct_ratio", "sentence_end", "digit_ratio", "upper_start", "title_overlap", "cand_overlap",
+        "stopword_density", "parent_log_words", "parent_link_density", "parent_blocks", "parent_share",
+        "container_share", "depth")}
+    ones_rows: list[int] = []  # (row, column) pairs of the 0/1 features set to 1
+    ones_cols: list[int] = []
+    class_flags: dict[str, tuple[int, ...]] = {}  # many blocks share their ancestors' class words
     for i, b in enumerate(blocks):  # what only the block's own text and markup can tell
-        row = out[i]
-        toks = tokens(b.text)
+        text = b.text
+        toks = tokens(text)
         nt = len(toks) or 1
-        row[col["punct_ratio"]] = len(_PUNCT.findall(b.text)) / nt
-        row[col["sentence_end"]] = 1.0 if _SENTENCE_END.search(b.text) else 0.0
-        row[col["digit_ratio"]] = sum(t.isdigit() for t in toks) / nt
-        row[col["upper_start"]] = 1.0 if b.text[:1].isupper() else 0.0
-        row[col[_TAG_GROUPS.get(b.tag, "tag_other")]] = 1.0
-        for tag in flag_tags.intersection(b.ancestors):
-            row[col[_ANCESTOR_FLAGS[tag]]] = 1.0
+        columns["punct_ratio"].append(len(_PUNCT.findall(text)) / nt)
+        columns["sentence_end"].append(1.0 if _SENTENCE_END.search(text) else 0.0)
+        columns["digit_ratio"].append(sum(map(isdigit, toks)) / nt)
+        columns["upper_start"].append(1.0 if text[:1].isupper() else 0.0)
+        flags = [col[_TAG_GROUPS.get(b.tag, "tag_other")]]
+        flags.extend(col[_ANCESTOR_FLAGS[tag]] for tag in flag_tags.intersection(b.ancestors))
         cls = b.classes
         if cls:
-            for group, pattern in _GROUP_PATTERNS.items():
-                if pattern.search(cls):
-                    row[col[group]] = 1.0
-            if _AD_TOKEN.search(cls):
-                row[col["cls_ad"]] = 1.0
+            found = class_flags.get(cls)
+            if found is None:
+                found = tuple(col[group] for group, pattern in _GROUP_PATTERNS.items() if pattern.search(cls))
+                if _AD_TOKEN.search(cls):
+                    found += (col["cls_ad"],)
+                class_flags[cls] = found
+            flags.extend(found)
+        ones_rows.extend([i] * len(flags))
+        ones_cols.extend(flags)
         if title_toks:
-            bt = set(t.casefold() for t in toks)
-            row[col["title_overlap"]] = len(bt & title_toks) / len(bt | title_toks) if bt else 0.0
-        if len(toks) >= 4:
-            sh = list(zip(toks, toks[1:], toks[2:], toks[3:]))
-            row[col["cand_overlap"]] = sum(s in cand_shingles for s in sh) / len(sh)
+            bt = set(map(casefold, toks))
+            columns["title_overlap"].append(len(bt & title_toks) / len(bt | title_toks) if bt else 0.0)
         else:
-            row[col["cand_overlap"]] = 1.0 if toks and (" " + " ".join(toks) + " ") in cand_text else 0.0
-        if toks:
-            row[col["stopword_density"]] = sum(t.casefold() in stop for t in toks) / nt
-        c = holders[i]
-        entry = containers[c]
-        row[col["parent_log_words"]] = math.log1p(entry[1])
-        row[col["parent_link_density"]] = entry[2] / entry[1] if entry[1] else 0.0
-        row[col["parent_blocks"]] = math.log1p(entry[3])
-        row[col["parent_share"]] = entry[1] / page_words
-        row[col["container_share"]] = score.get(c, 0.0) / page_words
-        row[col["depth"]] = min(len(b.ancestors), 40) / 40
+            columns["title_overlap"].append(0.0)
+        if len(toks) >= 4:
+            columns["cand_overlap"].append(sum(map(in_cand, zip(toks, toks[1:], toks[2:], toks[3:]))) / (len(toks) - 3))
+        else:
+            columns["cand_overlap"].append(1.0 if toks and (" " + " ".join(toks) + " ") in cand_text else 0.0)
+        columns["stopword_density"].append(sum(map(in_stop, map(casefold, toks))) / nt if toks else 0.0)
+        entry = containers[holders[i]]
+        columns["parent_log_words"].append(math.log1p(entry[1]))
+        columns["parent_link_density"].append(entry[2] / entry[1] if entry[1] else 0.0)
+        columns["parent_blocks"].append(math.log1p(entry[3]))
+        columns["parent_share"].append(entry[1] / page_words)
+        columns["container_share"].append(score.get(holders[i], 0.0) / page_words)
+        columns["depth"].append(min(len(b.ancestors), 40) / 40)
+    for name, values in columns.items():
+        out[:, col[name]] = values
+    out[ones_rows, ones_cols] = 1.0
     density = np.divide(links, words, out=np.zeros(n), where=words > 0)
     log_words = np.log1p(words)
     out[:, col["log_words"]] = log_words

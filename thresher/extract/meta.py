@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 import lxml.html
+from lxml import etree
 
 from thresher.patterns import Patterns
 from thresher.rules.predicates import byline_names, person_names
@@ -133,16 +134,18 @@ def _htmldate(tree: lxml.html.HtmlElement) -> str | None:
 
 
 MAX_AUTHORS = 6
-_BYLINE_XPATH = (
-    "//*[@itemprop='author'] | //*[@rel='author'] | //*[contains(concat(' ', normalize-space(@class), ' '), ' byline ')]"
-    " | //*[contains(@class, 'byline')] | //*[contains(@class, 'author-name')] | //*[contains(@class, 'author__name')]"
+# One pass over the tree (a union of five paths walked it five times: a tenth of the page's
+# cost). A class holding " byline " as a word also contains "byline".
+_BYLINE_XPATH = etree.XPath(
+    "//*[@itemprop='author' or @rel='author' or contains(@class, 'byline') or contains(@class, 'author-name')"
+    " or contains(@class, 'author__name')]"
 )
 
 
 def _byline(tree: lxml.html.HtmlElement, p: Patterns) -> list[str]:
     """Names in the page's byline element, when no tag names the author."""
     found: list[str] = []
-    for el in tree.xpath(_BYLINE_XPATH):
+    for el in _BYLINE_XPATH(tree):
         names = byline_names(el.text_content(), p)
         if names and len(" ".join(names).split()) <= 12:
             found.extend(n for n in names if n not in found)
