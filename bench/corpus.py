@@ -46,7 +46,7 @@ COPY_SHARE = 0.25  # pages that are a copy of an earlier one, while new dev page
 DUMP_EVERY = 5  # every fifth page is a flattened text dump
 WARC_FILES = 4  # "a few large WARC files"
 FORMS = ("files", "warc", "warc1")
-VERSION = 1  # of the corpus recipe: a kept corpus of another version is rebuilt
+VERSION = 2  # of the corpus recipe: a kept corpus of another version is rebuilt
 START = datetime(2025, 3, 1, tzinfo=timezone.utc)
 BLOCKS = ("p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "br", "section", "article",
           "header", "footer", "nav", "aside", "blockquote", "pre", "ul", "ol", "table", "figure", "figcaption",
@@ -54,6 +54,7 @@ BLOCKS = ("p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6"
 SITE_NAMES = ["Daily Courier", "The Morning Post", "Evening Standard Online", "Metro Herald", "City Wire",
               "Northern Times", "Valley News", "Coastal Gazette", "Capital Report", "Tribune Now"]
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never inside a UTF-8 or single-byte character
 NAV = ["Home", "News", "World", "Business", "Politics", "Sport", "Culture", "Opinion", "Weather", "Video"]
 
 
@@ -122,8 +123,8 @@ def flatten(data: bytes) -> str:
     import lxml.html
     from lxml import etree
 
-    try:
-        tree = lxml.html.document_fromstring(data)
+    try:  # control bytes out first: lxml parses them but refuses to set them back into the tree
+        tree = lxml.html.document_fromstring(_CONTROL.sub(b" ", data))
     except (etree.ParserError, ValueError):
         return ""
     for bad in tree.xpath("//script|//style|//noscript|//template|//meta|//link"):

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 MODEL_PATH = Path(__file__).resolve().parent.parent / "data" / "line_model.json"
 WINDOW_FEATURES = ("z", "z-1", "z+1", "z-2", "z+2", "mean3", "mean8", "max3", "page_max", "page_mean",
                    "gap_to_page_max", "page_kept_share")
@@ -78,22 +80,86 @@ def load_line_model(path: Path = MODEL_PATH) -> LineModel:
     )
 
 
-def _tree_value(node: dict, row: dict[str, float]) -> float:
-    while "leaf" not in node:
-        node = node["left"] if row[node["feature"]] <= node["threshold"] else node["right"]
-    return node["leaf"]
+@dataclass(frozen=True)
+class _Forest:
+    """The trees as flat arrays, so every line of a page walks every tree in one numpy step per
+    level (walking the nested objects in Python cost about 9 ms for a dump of 180 lines, this 2 ms)."""
+
+    feature: np.ndarray  # per node: the column it tests, -1 for a leaf
+    threshold: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    leaf: np.ndarray  # per node: the leaf's value (0 for a split)
+    roots: np.ndarray  # per tree: its root node
+
+
+def _pack(trees: Sequence[dict], features: Sequence[str]) -> _Forest:
+    column = {name: i for i, name in enumerate(features)}
+    feature, threshold, left, right, leaf, roots = [], [], [], [], [], []
+
+    def add(node: dict) -> int:
+        idx = len(feature)
+        feature.append(-1)
+        threshold.append(0.0)
+        left.append(idx)
+        right.append(idx)
+        leaf.append(0.0)
+        if "leaf" in node:
+            leaf[idx] = float(node["leaf"])
+        else:
+            feature[idx], threshold[idx] = column[node["feature"]], float(node["threshold"])
+            left[idx] = add(node["left"])
+            right[idx] = add(node["right"])
+        return idx
+
+    for tree in trees:
+        roots.append(add(tree))
+    return _Forest(np.array(feature, np.intp), np.array(threshold), np.array(left, np.intp),
+                   np.array(right, np.intp), np.array(leaf), np.array(roots, np.intp))
+
+
+_FORESTS: dict[int, tuple[tuple[dict, ...], _Forest]] = {}  # id(model.trees) -> (the trees, packed)
+
+
+def _forest(model: LineModel) -> _Forest:
+    held = _FORESTS.get(id(model.trees))
+    if held is None or held[0] is not model.trees:
+        held = (model.trees, _pack(model.trees, model.features))
+        _FORESTS[id(model.trees)] = held
+    return held[1]
 
 
 def tree_scores(model: LineModel, rows: Sequence[Sequence[float]], names: Sequence[str]) -> list[float]:
-    """Stage 1: the trees' raw score (log-odds) of each row; ``names`` label the row's columns."""
+    """Stage 1: the trees' raw score (log-odds) of each row; ``names`` label the row's columns.
+    A row goes left where its value is <= the split's threshold (NaN goes right), and the trees'
+    values are added in the file's order, so the sums are the same floats as a walk of the
+    nested objects would give."""
     missing = set(model.features) - set(names)
     if missing:
         raise ValueError(f"line model needs features the extractor does not compute: {sorted(missing)}")
-    out = []
-    for row in rows:
-        named = dict(zip(names, row))
-        out.append(sum(_tree_value(tree, named) for tree in model.trees))
-    return out
+    if not rows:
+        return []
+    forest = _forest(model)
+    at = {name: i for i, name in enumerate(names)}
+    x = np.asarray(rows, dtype=np.float64)[:, [at[name] for name in model.features]]
+    width = x.shape[1]
+    x = x.ravel()
+    trees = len(forest.roots)
+    node = np.tile(forest.roots, len(rows))  # row-major: element k walks tree k % trees for row k // trees
+    base = np.repeat(np.arange(len(rows)) * width, trees)  # where each element's row starts in x
+    walking = np.flatnonzero(forest.feature[node] >= 0)
+    while walking.size:  # one level of every tree still walking, for every row at once
+        at_node = node[walking]
+        feature = forest.feature[at_node]
+        goes_left = x[base[walking] + feature] <= forest.threshold[at_node]
+        at_node = np.where(goes_left, forest.left[at_node], forest.right[at_node])
+        node[walking] = at_node
+        walking = walking[forest.feature[at_node] >= 0]
+    values = forest.leaf[node].reshape(len(rows), trees)
+    total = np.zeros(len(rows))
+    for t in range(values.shape[1]):  # in order, one tree at a time: the same sums as Python's sum()
+        total += values[:, t]
+    return total.tolist()
 
 
 def _logit(p: float) -> float:
