@@ -55,6 +55,7 @@ SITE_NAMES = ["Daily Courier", "The Morning Post", "Evening Standard Online", "M
               "Northern Times", "Valley News", "Coastal Gazette", "Capital Report", "Tribune Now"]
 _SPACE = re.compile(r"\s+")
 _CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never inside a UTF-8 or single-byte character
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")  # e.g. from &#1; or UTF-16
 NAV = ["Home", "News", "World", "Business", "Politics", "Sport", "Culture", "Opinion", "Weather", "Video"]
 
 
@@ -127,12 +128,12 @@ def flatten(data: bytes) -> str:
         tree = lxml.html.document_fromstring(_CONTROL.sub(b" ", data))
     except (etree.ParserError, ValueError):
         return ""
+    for el in tree.iter():  # whitespace inside a block is one space, as a browser shows it
+        el.text = _SPACE.sub(" ", _NOT_XML.sub(" ", el.text)) if el.text else el.text
+        el.tail = _SPACE.sub(" ", _NOT_XML.sub(" ", el.tail)) if el.tail else el.tail
     for bad in tree.xpath("//script|//style|//noscript|//template|//meta|//link"):
         bad.drop_tree()
     etree.strip_elements(tree, etree.Comment, etree.ProcessingInstruction, with_tail=False)
-    for el in tree.iter():  # whitespace inside a block is one space, as a browser shows it
-        el.text = _SPACE.sub(" ", el.text) if el.text else el.text
-        el.tail = _SPACE.sub(" ", el.tail) if el.tail else el.tail
     for el in tree.iter(*BLOCKS):
         el.tail = "\n" + (el.tail or "")
         el.text = "\n" + (el.text or "")

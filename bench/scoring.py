@@ -9,7 +9,11 @@ system calls copies of one another share a cluster). Then, against the corpus's 
   against its dev page's gold body, over the pages whose dev page is in the test split,
   separately for HTML pages and text dumps;
 * **dedup pairs**: every two pages of one dev page are a true pair; a system's pairs are every
-  two pages of one of its clusters. Precision, recall and F1 of its pairs.
+  two pages of one of its clusters. Precision, recall and F1 of its pairs. Some dev pages are
+  copies of one another already (Readability's test pages share one Lorem-ipsum body; a few
+  articles are in two sets): dev pages whose gold bodies are near-identical (Jaccard of their
+  word 5-gram sets at least :data:`SAME_BODY`, computed from the golds alone, so the same for
+  every system) are one group.
 
 A page is found in an output by its path (loose files, text dumps) or its WARC-Record-ID.
 """
@@ -23,6 +27,8 @@ from pathlib import Path
 from devsets import PageScore, load_pages, score_set, shingle_counts
 
 Outputs = dict[str, tuple[str, str]]  # page key -> (text, cluster id)
+SAME_BODY = 0.8  # gold bodies this alike make their dev pages one group of copies
+_COMMON = 50  # a shingle in more golds than this is boilerplate of the sets, not evidence
 
 
 def page_key(page: dict, form: str) -> str:
@@ -76,7 +82,9 @@ class Truth:
     def __init__(self, corpus: dict) -> None:
         self.pages = corpus["truth"]
         wanted = {p["group"] for p in self.pages if p["split"] == "test"}
-        self.gold = {d.key: shingle_counts(d.gold) for d in load_pages() if d.key in wanted}
+        dev = load_pages()
+        self.gold = {d.key: shingle_counts(d.gold) for d in dev if d.key in wanted}
+        self.family = same_body_families({d.key: d.gold for d in dev})
 
     def quality(self, outputs: Outputs, form: str, dedup: bool = True, dumps: bool = True) -> dict:
         """Extraction F1 (HTML pages, text dumps) on the test split, and dedup pair P/R/F1."""
@@ -101,9 +109,10 @@ class Truth:
         for page in self.pages:
             key = page_key(page, form)
             cluster = outputs[key][1] if key in outputs else f"missing:{key}"
-            cells[cluster, page["group"]] += 1
+            group = self.family.get(page["group"], page["group"])
+            cells[cluster, group] += 1
             clusters[cluster] += 1
-            groups[page["group"]] += 1
+            groups[group] += 1
         tp = sum(n * (n - 1) // 2 for n in cells.values())
         predicted = sum(n * (n - 1) // 2 for n in clusters.values())
         true = sum(n * (n - 1) // 2 for n in groups.values())
@@ -111,6 +120,38 @@ class Truth:
         r = tp / true if true else 1.0
         return {"dedup_p": p, "dedup_r": r, "dedup_f1": 2 * p * r / (p + r) if p + r else 0.0,
                 "true_pairs": true, "found_pairs": predicted}
+
+
+def same_body_families(golds: dict[str, str]) -> dict[str, str]:
+    """Dev page key -> the key standing for its family of near-identical gold bodies (pages in
+    no family are left out). Candidates share a word 5-gram that is in at most ``_COMMON``
+    golds; a pair joins when the Jaccard of their 5-gram sets is at least :data:`SAME_BODY`."""
+    sets = {key: {hash(s) for s in shingle_counts(gold, 5)} for key, gold in golds.items() if gold.strip()}
+    postings: dict[int, list[str]] = {}
+    for key, shingles in sets.items():
+        for s in shingles:
+            postings.setdefault(s, []).append(key)
+    parent = {key: key for key in sets}
+
+    def root(key: str) -> str:
+        while parent[key] != key:
+            parent[key] = parent[parent[key]]
+            key = parent[key]
+        return key
+
+    shared: Counter = Counter()
+    for keys in postings.values():
+        if 1 < len(keys) <= _COMMON:
+            for i, a in enumerate(keys):
+                for b in keys[i + 1:]:
+                    shared[a, b] += 1
+    for (a, b), n in shared.items():
+        if n / (len(sets[a]) + len(sets[b]) - n) >= SAME_BODY:
+            parent[root(a)] = root(b)
+    families: dict[str, list[str]] = {}
+    for key in sets:
+        families.setdefault(root(key), []).append(key)
+    return {key: min(keys) for keys in families.values() if len(keys) > 1 for key in keys}
 
 
 def _score(gold: Counter, predicted: Counter) -> PageScore:
