@@ -27,6 +27,19 @@ from flows.shardpool import ShardPool, compute, compute_all
 SHARD_BYTES = Config().shard_bytes
 
 
+class shipped(quote):
+    """Prefect's :class:`~prefect.utilities.annotations.quote` that survives pickling. Prefect
+    3.8.8's ``quote`` is a one-element tuple whose ``__new__`` wraps its argument, so a pickle
+    round trip (a task sent to a Dask worker) rebuilds ``quote((value,))``: the task received
+    ``(job,)`` instead of the job and every shard failed on Dask. Same meaning otherwise (not
+    traversed, unwrapped by the task engine), checked by ``tests/test_dask.py``."""
+
+    __slots__ = ()
+
+    def __reduce__(self):
+        return type(self), (self.unwrap(),)
+
+
 @task(name="begin-run", cache_policy=NO_CACHE)
 def begin(raw_dir: str, out_dir: str, shard_size: int, shard_bytes: int, flow_run_id: str | None) -> RunPlan:
     """Discovery and shards; the WARC files are indexed on the shard workers, several at once."""
@@ -77,8 +90,9 @@ def clean_all_shards(plan: RunPlan) -> list[dict]:
     total = sum(job.pages for job in plan.jobs)
     artifact = create_progress_artifact(0.0, description=f"pages of run {plan.ctx.run_id}")
     # quote(): Prefect walks every task argument, element by element, for futures to resolve
-    # and upstream runs to link (twice per shard); a job holds none, and a thousand input records
-    futures = {clean_shard.submit(quote(job)): job for job in plan.jobs}
+    # and upstream runs to link (twice per shard); a job holds none, and a thousand input records.
+    # shipped(), not quote(): on Dask the argument is pickled to a worker
+    futures = {clean_shard.submit(shipped(job)): job for job in plan.jobs}
     shards, done = [], 0
     progress.advance(0, total, "pages")
     for future in as_completed(list(futures)):
