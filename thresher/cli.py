@@ -364,7 +364,7 @@ def clean(
     if kind is None:
         console.print(f"[red]not an input thresher reads[/red]: {path.name}")
         raise typer.Exit(1)
-    item = RawInput(path.name, kind, read_sidecar(path))
+    item = RawInput(path.name, kind, read_sidecar(path), link=path.is_symlink())  # named by the user: followed
     failed = False
     for page in read_pages(path.parent, item, cfg.max_bytes):
         where = f"{path.name}" + (f" @ {page.offset}" if page.offset is not None else "")

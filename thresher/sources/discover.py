@@ -13,6 +13,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from stat import S_ISDIR, S_ISLNK, S_ISREG
 
 from thresher.storage import Store, is_remote
 
@@ -41,6 +42,10 @@ class RawInput:
     refused: str | None = None  # why discovery will not read it (a link out of RAW_DIR)
     size: int | None = None  # bytes as stored, when the listing says (how shards are weighed)
     sidecar_bytes: bytes | None = None  # the sidecar file as read: snapshotted with the page
+    # (device, inode) of the regular file discovery found (through a link inside RAW_DIR when
+    # ``link``): reading opens the path once and refuses anything else found there by then.
+    ident: tuple[int, int] | None = None
+    link: bool = False  # a symbolic link inside RAW_DIR, followed (only then) when read
 
 
 def input_format(name: str) -> str | None:
@@ -70,16 +75,36 @@ def read_sidecar(path: Path) -> dict:
     return parse_sidecar(read_sidecar_bytes(path), sidecar_path(path))
 
 
+MAX_SIDECAR_BYTES = 1 << 20  # a sidecar is a few fields of JSON; more is not a sidecar
+
+
 def read_sidecar_bytes(path: Path) -> bytes | None:
-    """The bytes of a page's sidecar file, or None when it has none (or it cannot be read)."""
+    """The bytes of a page's sidecar file, or None when it has none (or it cannot be read).
+
+    Opened once without following a link, and only if it is a regular file of at most
+    :data:`MAX_SIDECAR_BYTES`: its bytes are snapshotted into the archive, so a sidecar
+    swapped for a link to ``/etc/passwd`` (or a FIFO, which would block) must not be read."""
     side = sidecar_path(path)
-    if not side.is_file():
+    try:
+        fd = os.open(side, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:  # ELOOP: a link; EACCES: permissions
+        log.warning("ignoring unreadable sidecar %s: %s", side, exc.strerror or exc)
         return None
     try:
-        return side.read_bytes()
+        st = os.fstat(fd)
+        if not S_ISREG(st.st_mode) or st.st_size > MAX_SIDECAR_BYTES:
+            if not S_ISDIR(st.st_mode):
+                log.warning("ignoring sidecar %s: not a regular file of at most %d bytes", side, MAX_SIDECAR_BYTES)
+            return None
+        with os.fdopen(os.dup(fd), "rb") as fh:
+            return fh.read(MAX_SIDECAR_BYTES + 1)[:MAX_SIDECAR_BYTES]
     except OSError as exc:
-        log.warning("ignoring unreadable sidecar %s: %s", side, exc)
+        log.warning("ignoring unreadable sidecar %s: %s", side, exc.strerror or exc)
         return None
+    finally:
+        os.close(fd)
 
 
 def parse_sidecar(data: bytes | None, where: object = "sidecar") -> dict:
@@ -100,7 +125,9 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
 
     Symbolic links are not followed out of ``raw_dir``: such a link is listed, so that it gets
     a reject row, but never read; a crafted raw folder cannot make thresher archive arbitrary
-    files. ``raw_dir`` may be a URL (``s3://bucket/raw``): see :func:`_discover_remote`.
+    files. Each input's (device, inode) is recorded (``lstat``, or the target's for a link
+    inside ``raw_dir``) so that reading, later, opens that file or rejects the input: a path
+    swapped for a link after discovery is never followed. ``raw_dir`` may be a URL (``s3://bucket/raw``): see :func:`_discover_remote`.
     """
     if is_remote(raw_dir):
         return _discover_remote(Store(raw_dir))
@@ -115,7 +142,9 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
             path = Path(dirpath) / name
             rel = path.relative_to(root).as_posix()
             refused = None
-            if path.is_symlink():
+            st = _stat(path, follow=False)
+            link = st is not None and S_ISLNK(st.st_mode)
+            if link:
                 try:
                     outside = not path.resolve().is_relative_to(root)
                 except (OSError, RuntimeError):  # a link loop: reading it will say so
@@ -123,16 +152,18 @@ def discover(raw_dir: str | os.PathLike) -> list[RawInput]:
                 if outside:
                     log.warning("not following %s: symbolic link out of the raw folder", path)
                     refused = "symbolic link pointing out of RAW_DIR (not followed)"
+                st = None if refused else _stat(path, follow=True)
+            ident = (st.st_dev, st.st_ino) if st is not None and S_ISREG(st.st_mode) else None
             side = None if refused else read_sidecar_bytes(path)
             found.append(RawInput(rel, kind, parse_sidecar(side, sidecar_path(path)), refused,
-                                  None if refused else _size(path), side))
+                                  None if st is None else st.st_size, side, ident, link))
     return sorted(found, key=lambda item: item.source_path)
 
 
-def _size(path: Path) -> int | None:
+def _stat(path: Path, follow: bool) -> os.stat_result | None:
     try:
-        return path.stat().st_size
-    except OSError:  # a dangling link, a loop: reading it will say why
+        return os.stat(path, follow_symlinks=follow)
+    except OSError:  # vanished, a dangling link, a loop: reading it will say why
         return None
 
 

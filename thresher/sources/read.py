@@ -10,6 +10,7 @@ memory holds one page at a time, never the corpus.
 from __future__ import annotations
 
 import base64
+import errno
 import json
 import os
 import zlib
@@ -17,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from stat import S_ISREG
+from stat import S_ISBLK, S_ISCHR, S_ISDIR, S_ISFIFO, S_ISLNK, S_ISREG, S_ISSOCK
 
 from thresher.dates import parse_timestamp
 from thresher.records import Reject, sha256_hex
@@ -57,21 +58,81 @@ def _read_remote(store: Store, item: RawInput, max_bytes: int) -> RawBytes | Rej
 
 def read_input(raw_dir: str | os.PathLike, item: RawInput, max_bytes: int) -> RawBytes | Reject:
     """Read one input's stored bytes, within ``max_bytes`` on disk; decompress with
-    :func:`content_bytes`. Split in two so that a corrupt archive still gets its sha256."""
+    :func:`content_bytes`. Split in two so that a corrupt archive still gets its sha256.
+
+    A local file is opened once (:func:`open_input`) and read once from that descriptor: its
+    sha256, its snapshot and the page cleaned are all of these same bytes."""
     if is_remote(raw_dir):
         return _read_remote(Store(raw_dir), item, max_bytes)
-    path = Path(raw_dir) / item.source_path
-    try:
-        stat = path.stat()
-        if not S_ISREG(stat.st_mode):  # a FIFO or device named page.txt would block or never end
-            return Reject("unreadable", "not a regular file")
+    opened = open_input(Path(raw_dir) / item.source_path, item)
+    if isinstance(opened, Reject):
+        return opened
+    fd, stat = opened
+    with os.fdopen(fd, "rb") as fh:
         if stat.st_size > max_bytes:
             return Reject("too_large", f"{stat.st_size} bytes on disk, limit {max_bytes}")
-        raw = path.read_bytes()
-    except OSError as exc:
-        return Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
+        try:
+            raw = fh.read(max_bytes + 1)
+        except OSError as exc:
+            return Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
+    if len(raw) > max_bytes:  # it grew after it was opened
+        return Reject("too_large", f"more than {max_bytes} bytes on disk")
     mtime = datetime.fromtimestamp(stat.st_mtime, tz=timezone.utc)
     return RawBytes(raw, sha256_hex(raw), len(raw), mtime)
+
+
+_KINDS = ((S_ISDIR, "a folder"), (S_ISFIFO, "a FIFO"), (S_ISSOCK, "a socket"), (S_ISCHR, "a character device"),
+          (S_ISBLK, "a block device"), (S_ISLNK, "a symbolic link"))
+
+
+def _kind(mode: int) -> str:
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def open_input(path: Path, item: RawInput) -> tuple[int, os.stat_result] | Reject:
+    """Open a local input once, for reading: ``(descriptor, its fstat)``, or why not.
+
+    The last component is never followed when discovery found a regular file there
+    (``O_NOFOLLOW``), and the opened file must be a regular file and the very one discovery
+    found (``item.ident``: same device and inode), so a path swapped for a link (to
+    ``/etc/passwd``), a FIFO or another file between discovery and reading is a
+    ``changed_since_discovery`` reject, never read. ``O_NONBLOCK`` keeps a FIFO from
+    blocking the open. A file rewritten in place is the same file: it is read once, and
+    what was read is what is hashed, snapshotted and cleaned."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | (0 if item.link else os.O_NOFOLLOW)
+    was = "" if item.ident is None else f"discovery found a regular file (device {item.ident[0]}, inode {item.ident[1]})"
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not item.link:
+            if was:
+                return Reject("changed_since_discovery", f"a symbolic link now, not followed; {was}")
+            return Reject("unreadable", "a symbolic link (not followed)")
+        return Reject("unreadable", f"{type(exc).__name__}: {exc.strerror or exc}")
+    try:
+        stat = os.fstat(fd)
+        problem = _not_discovered(stat, item, was)
+        if problem is None:
+            os.set_blocking(fd, True)
+            return fd, stat
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return problem
+
+
+def _not_discovered(stat: os.stat_result, item: RawInput, was: str) -> Reject | None:
+    """Why the opened file is not the input discovery found, or None when it is."""
+    if not S_ISREG(stat.st_mode):  # a FIFO or device named page.txt would block or never end
+        what = _kind(stat.st_mode)
+        if was:
+            return Reject("changed_since_discovery", f"{what} now; {was}")
+        return Reject("unreadable", f"not a regular file ({what})")
+    if item.ident is not None and (stat.st_dev, stat.st_ino) != item.ident:
+        return Reject("changed_since_discovery", f"another file now (device {stat.st_dev}, inode {stat.st_ino}): "
+                                                 f"the path was replaced after discovery; {was}")
+    return None
 
 
 def content_bytes(item: RawInput, raw: RawBytes, max_bytes: int) -> bytes | Reject:
@@ -238,11 +299,15 @@ def index_warc(raw_dir: str | os.PathLike, item: RawInput) -> list[tuple[int, in
 
 def _warc_pages(path: Path | str, item: RawInput, max_bytes: int, max_records: int, span: tuple[int, int | None, int],
                 fs=None) -> Iterator[Page | Failed]:
-    if fs is None and not path.is_file():  # on object storage, a missing object is reported on open
-        yield Failed(item, Reject("unreadable", "not a regular file"), "read")
-        return
+    fh = None
+    if fs is None:  # on object storage, a missing object is reported on open
+        opened = open_input(path, item)
+        if isinstance(opened, Reject):
+            yield Failed(item, opened, "read", offset=span[0] or None)
+            return
+        fh = os.fdopen(opened[0], "rb")
     units = 0
-    for rec in _warc_units(path, item, max_bytes, max_records, span, fs):
+    for rec in _warc_units(path, item, max_bytes, max_records, span, fs, fh):
         units += 1
         yield rec
     if units == 0 and span[:2] == (0, None):
@@ -252,10 +317,10 @@ def _warc_pages(path: Path | str, item: RawInput, max_bytes: int, max_records: i
 
 
 def _warc_units(path: Path | str, item: RawInput, max_bytes: int, max_records: int, span: tuple[int, int | None, int],
-                fs=None) -> Iterator[Page | Failed]:
+                fs=None, fh=None) -> Iterator[Page | Failed]:
     from thresher.sources.warc import iter_records  # warcio only where WARC files are read
 
-    for rec in iter_records(path, max_bytes, max_records, fs, *span):
+    for rec in iter_records(path, max_bytes, max_records, fs, *span, fh=fh):
         if isinstance(rec, tuple):
             offset, reject = rec
             yield Failed(item, reject, "read", offset=offset)
