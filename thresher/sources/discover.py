@@ -75,7 +75,7 @@ def read_sidecar(path: Path) -> dict:
     return parse_sidecar(read_sidecar_bytes(path), sidecar_path(path))
 
 
-MAX_SIDECAR_BYTES = 1 << 20  # a sidecar is a few fields of JSON; more is not a sidecar
+MAX_SIDECAR_BYTES = 64 << 20  # a sidecar is a few fields of JSON: a bound on memory, not a rule on content
 
 
 def read_sidecar_bytes(path: Path) -> bytes | None:
