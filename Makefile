@@ -16,7 +16,7 @@ PIP_VERSION := 26.3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 export PREFECT_LOGGING_EXTRA_LOGGERS := thresher
 
-.PHONY: run test fuzz bench bench-profile bench-quality bench-extract train-extract train-dumps bench-dedup bench-refetch bench-stories bench-incremental lock lock-datatrove venv-datatrove clean-venv
+.PHONY: run test fuzz bench bench-profile bench-quality bench-damage bench-extract train-extract train-dumps bench-dedup bench-refetch bench-stories bench-incremental lock lock-datatrove venv-datatrove clean-venv
 
 $(RUN_STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -62,6 +62,9 @@ bench-profile: $(BENCH_STAMP)  ## where a real page's CPU goes, step by step (1,
 bench-quality: $(BENCH_STAMP)  ## quality on the fixtures, and on the dump test split of every dev set beside jusText
 	$(BIN)/python -m bench.quality
 	nice -n 10 $(BIN)/python -m bench.quality_dumps
+
+bench-damage: $(BENCH_STAMP)  ## per rule, the article prose it removes from human-verified bodies (dev golds, fixtures) as dumps and HTML; exit 1 over the 0.1% bar
+	nice -n 10 $(BIN)/python -m bench.damage
 
 train-dumps: $(BENCH_STAMP)  ## rebuild thresher/data/line_model.json from the dev sets' train split
 	nice -n 10 $(BIN)/python -m bench.train_dumps
