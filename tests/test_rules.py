@@ -221,7 +221,7 @@ def test_removals_plus_text_account_for_every_line():
 
 def test_removal_is_logged_with_rule_version():
     out = strip_boilerplate(page(*BODY, "Advertisement"), DEFAULT_RULES)
-    assert out.removals == (Removal("site_chrome@1", 4, out.removals[0].start, out.removals[0].end, "Advertisement"),)
+    assert out.removals == (Removal("site_chrome@2", 4, out.removals[0].start, out.removals[0].end, "Advertisement"),)
 
 
 def test_headline_and_title():

@@ -97,6 +97,8 @@ class Patterns:
     author_bio: re.Pattern[str]
     comment_headers: frozenset[str]
     comment_regex: re.Pattern[str]
+    comment_actions: frozenset[str]
+    comment_markers: re.Pattern[str]
     footer: re.Pattern[str]
 
 
@@ -186,5 +188,7 @@ def compile_patterns(raw: bytes) -> Patterns:
         author_bio=re.compile(by["bio_regex"], re.IGNORECASE),
         comment_headers=frozenset(phrase_key(p) for p in d["comments"]["headers"]),
         comment_regex=_whole(d["comments"]["regex"]),
+        comment_actions=frozenset(phrase_key(a) for a in d["comments"]["actions"]),
+        comment_markers=re.compile("|".join(f"(?:{r})" for r in d["comments"]["markers"]), re.IGNORECASE),
         footer=_whole(d["footer"]["regex"]),
     )

@@ -50,17 +50,28 @@ def find_headline(lines: Sequence[Line]) -> int | None:
     return last
 
 
-@rule("leading_chrome")
+@rule("leading_chrome", version=2)
 def leading_chrome(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     """Everything above the headline: site banners, section names, menus that the phrase
     tables did not know. Fires only when a headline is found before the first paragraph, so
-    a dump that starts with body text loses nothing.
+    a dump that starts with body text loses nothing; and not when two or more paragraphs sit
+    above that "headline" (a catalogue, a front page of posts: the body started before it,
+    and one lone paragraph among menus is a promo or a notice, more paragraphs are text), nor
+    when no paragraph follows it (a short page whose last line is headline-shaped).
     """
     out = RuleOutput()
-    head = find_headline(lines)
-    for line in lines[: head or 0]:
+    head = find_headline(lines) or 0
+    above = lines[:head]
+    if sum(1 for line in above if is_paragraph(line.text)) >= ABOVE_HEADLINE_MAX_PARAGRAPHS:
+        return out
+    if above and not any(is_paragraph(line.text) for line in lines[head + 1 :]):
+        return out  # no article under it: the "headline" is a closing line (a byline, a link)
+    for line in above:
         out.drop(line)
     return out
+
+
+ABOVE_HEADLINE_MAX_PARAGRAPHS = 2
 
 
 @rule("headline")

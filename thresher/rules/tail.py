@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from thresher.patterns import Patterns
 from thresher.rules.engine import Cut, Line, RuleOutput, rule
-from thresher.rules.predicates import is_name_line, is_person, ends_sentence
+from thresher.rules.predicates import ends_sentence, is_chrome, is_name_line, is_person, is_teaser_header
 from thresher.text import word_count
 
 @rule("agency_signoff", group="tail")
@@ -39,11 +39,11 @@ def agency_signoff(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     return out
 
 
-@rule("end_marker", group="tail")
+@rule("end_marker", version=2, group="tail")
 def end_marker(lines: Sequence[Line], p: Patterns) -> RuleOutput:
-    """End-of-article markers: a last line such as "(END)", "-30-", "###", "■", and markers
-    glued to the last sentence ("... integration./." keeps "integration."). Also "./." at the
-    end of any line, which only ever marks an article end.
+    """End-of-article markers, on the last line only: a line such as "(END)", "-30-", "###",
+    "■", or a marker glued to the last sentence ("... integration./." keeps "integration.").
+    A "./." inside the article (a quoted path, a list of abbreviations) is text, not an end.
     """
     out = RuleOutput()
     if not lines:
@@ -52,17 +52,16 @@ def end_marker(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     if last.text.casefold() in p.end_lines:
         out.drop(last)
         return out
-    for line in lines:
-        if line.text.endswith("./.") and len(line.text) > 3:
-            out.cuts.append(Cut(line.idx, line.end - 2, line.end))
-    if not last.text.endswith("./."):
-        for suffix in p.end_suffixes:
-            if last.text.endswith(suffix) and len(last.text) > len(suffix):
-                cut_from = last.end - len(suffix)
-                while cut_from > last.start and last.text[cut_from - last.start - 1] == " ":
-                    cut_from -= 1
-                out.cuts.append(Cut(last.idx, cut_from, last.end))
-                break
+    if last.text.endswith("./.") and len(last.text) > 3:
+        out.cuts.append(Cut(last.idx, last.end - 2, last.end))
+        return out
+    for suffix in p.end_suffixes:
+        if last.text.endswith(suffix) and len(last.text) > len(suffix):
+            cut_from = last.end - len(suffix)
+            while cut_from > last.start and last.text[cut_from - last.start - 1] == " ":
+                cut_from -= 1
+            out.cuts.append(Cut(last.idx, cut_from, last.end))
+            break
     return out
 
 
@@ -85,16 +84,56 @@ def signoff_name(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     return out
 
 
-@rule("tail_links", group="tail")
+TOPIC_LINK_MAX_WORDS = 3
+LINK_MAX_WORDS = 15
+LABEL_MAX_WORDS = 5
+LIST_INTRO_MIN_WORDS = 5
+_LIST_MARK = re.compile(r"^(?:[-–—•*·▪►✓]|\d{1,3}[.)]|[a-z][.)])\s")
+
+
+def _link_shaped(text: str) -> bool:
+    """A line a link could be: no sentence punctuation, at most 15 words, no list marker."""
+    return word_count(text) <= LINK_MAX_WORDS and not ends_sentence(text) and not _LIST_MARK.match(text)
+
+
+def _link_label(text: str, p: Patterns) -> bool:
+    """What sites put over a row of links: "Tags:", "Temas relacionados:", "More on this"."""
+    if word_count(text) > LABEL_MAX_WORDS:
+        return False
+    return text.rstrip().endswith(":") or is_teaser_header(text, p) or is_chrome(text, p)
+
+
+def _closes_article(lines: Sequence[Line], p: Patterns) -> bool:
+    """Whether the last of ``lines`` is an end marker, an agency sign-off or an author box:
+    what follows it is not the article."""
+    return any(fn(lines, p).cuts for fn in (end_marker, agency_signoff, author_bio))
+
+
+@rule("tail_links", version=2, group="tail")
 def tail_links(lines: Sequence[Line], p: Patterns) -> RuleOutput:
-    """Links left after the article: topic tags ("Consommation"), related headlines with no
-    header ("Budget 2025: What businesses need to know"), "Support local journalism". The last
-    line goes when it has no sentence punctuation and at most 15 words: an article's closing
-    line is a sentence, and a subheading is never last. Runs to a fixpoint with the other tail
-    rules, so a whole trailing list goes line by line.
+    """Links left after the article: the last line, when it has no sentence punctuation and
+    either is a topic tag of one to three words ("Consommation", "Climate change") or sits in
+    a row of links under a label ("Tags:", "Temas relacionados:", "More on this story") or
+    after the article's end ("(END)", an agency sign-off, an author's e-mail). Runs to a fixpoint with the other tail rules, so a trailing row goes
+    line by line.
+
+    A line of four words or more without a label is article text (a closing quote without a
+    full stop, an instruction, a list item) and stays; so does a trailing run of short lines
+    that the article introduces with a sentence ending in a colon ("Here are the winners:").
     """
     out = RuleOutput()
-    if len(lines) >= 2 and word_count(lines[-1].text) <= 15 and not ends_sentence(lines[-1].text):
+    if len(lines) < 2 or not _link_shaped(lines[-1].text):
+        return out
+    k = len(lines) - 1
+    while k > 0 and _link_shaped(lines[k - 1].text):
+        k -= 1
+    intro = lines[k - 1].text if k > 0 else ""
+    if intro.rstrip().endswith(":") and word_count(intro) >= LIST_INTRO_MIN_WORDS:
+        return out  # the article's own list
+    topic = word_count(lines[-1].text) <= TOPIC_LINK_MAX_WORDS
+    # the run's other lines and the line over it: a label, or a line that closes the article
+    labelled = any(_link_label(lines[j].text, p) or _closes_article(lines[: j + 1], p) for j in range(max(k - 1, 0), len(lines) - 1))
+    if topic or labelled:
         out.drop(lines[-1])
     return out
 
