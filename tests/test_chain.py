@@ -217,5 +217,6 @@ def test_a_stored_config_is_re_run_from_its_own_patterns(three_runs, tmp_path):
     assert problem is None
     cfg, why = load_config(entry)
     assert why is None and cfg.patterns.sha256 == entry["config"]["patterns_sha256"]
-    entry["config"]["rules"][0] = entry["config"]["rules"][0].replace("@1", "@0")
+    name = entry["config"]["rules"][0]
+    entry["config"]["rules"][0] = name[: name.rindex("@")] + "@0"  # a version no code has
     assert load_config(entry)[0] is None and "@0" in load_config(entry)[1]
