@@ -88,6 +88,7 @@ TOPIC_LINK_MAX_WORDS = 3
 LINK_MAX_WORDS = 15
 LABEL_MAX_WORDS = 5
 LIST_INTRO_MIN_WORDS = 5
+LINK_ROW_MIN_LINES = 3  # related headlines under no label: a row of three or more closes the page
 _LIST_MARK = re.compile(r"^(?:[-–—•*·▪►✓]|\d{1,3}[.)]|[a-z][.)])\s")
 
 
@@ -114,11 +115,13 @@ def tail_links(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     """Links left after the article: the last line, when it has no sentence punctuation and
     either is a topic tag of one to three words ("Consommation", "Climate change") or sits in
     a row of links under a label ("Tags:", "Temas relacionados:", "More on this story") or
-    after the article's end ("(END)", an agency sign-off, an author's e-mail). Runs to a fixpoint with the other tail rules, so a trailing row goes
-    line by line.
+    after the article's end ("(END)", an agency sign-off, an author's e-mail), or a row of
+    three or more such lines after the article's last sentence (related headlines printed
+    without a header), which goes whole. Runs to a fixpoint with the other tail rules, so a
+    trailing row of tags goes line by line.
 
-    A line of four words or more without a label is article text (a closing quote without a
-    full stop, an instruction, a list item) and stays; so does a trailing run of short lines
+    One or two lines of four words or more without a label are article text (a closing quote
+    without a full stop, an instruction) and stay; so does a trailing run of short lines
     that the article introduces with a sentence ending in a colon ("Here are the winners:").
     """
     out = RuleOutput()
@@ -134,7 +137,10 @@ def tail_links(lines: Sequence[Line], p: Patterns) -> RuleOutput:
     # the run's other lines and the line over it: a label, or a line that closes the article
     labelled = any(_link_label(lines[j].text, p) or _closes_article(lines[: j + 1], p) for j in range(max(k - 1, 0), len(lines) - 1))
     if topic or labelled:
-        out.drop(lines[-1])
+        out.drop(lines[-1])  # line by line: a sign-off under it is the other tail rules'
+    elif k > 0 and len(lines) - k >= LINK_ROW_MIN_LINES:
+        for line in lines[k:]:  # a row of unlabelled links after the article: all of it at once
+            out.drop(line)
     return out
 
 
