@@ -159,3 +159,123 @@ def test_warc_record_limit_is_set_in_config(tmp_path):
     (tmp_path / "w.warc.gz").write_bytes(_warc([_response(b"<p>" + b"word " * 50 + b"</p>")] * 3))
     units = list(read_pages(tmp_path, RawInput("w.warc.gz", "warc.gz"), 10**6, max_records=2))
     assert [type(u).__name__ for u in units] == ["Page", "Page", "Failed"] and units[-1].reject.reason == "too_large"
+
+
+def _plain_warc(bodies: list[bytes]) -> bytes:
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=False)
+    for i, body in enumerate(bodies):
+        http = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+        writer.write_record(writer.create_warc_record(f"https://x.example/{i}", "response", payload=io.BytesIO(body),
+                                                      http_headers=http))
+    return buf.getvalue()
+
+
+def _content_length(warc: bytes, delta: int) -> bytes:
+    """The first record's Content-Length off by ``delta``."""
+    at = warc.index(b"Content-Length: ") + len(b"Content-Length: ")
+    end = warc.index(b"\r\n", at)
+    return warc[:at] + str(int(warc[at:end]) + delta).encode() + warc[end:]
+
+
+def _story(seed: int) -> bytes:
+    """An HTML story of its own: random words, so no two are near-duplicates of each other."""
+    import random
+
+    from fault_tools import WORDS
+
+    rng = random.Random(seed)
+    words = " ".join(rng.choice(WORDS) for _ in range(150))
+    return f"<html><body><article><h1>Story {seed}</h1><p>{words}.</p></article></body></html>".encode()
+
+
+STORY = _story(1)
+
+
+def held_out_files(tmp) -> dict[str, list[str]]:
+    """Kinds of bad files test_hostile_corpus does not have: name -> the reasons of its rows,
+    in file order (a WARC has one row per record)."""
+    two = [_story(2), _story(3)]
+    first = len(_warc([_response(two[0])]))
+    plain = _plain_warc([_story(5), _story(6)])
+    files = {
+        "cut_member.warc.gz": (_warc([_response(b) for b in two])[: first + 200], ["articles", "truncated_archive"]),
+        "length_short.warc": (_content_length(plain, -100), ["malformed_warc", "articles"]),
+        "length_long.warc": (_content_length(plain, +500), ["malformed_warc", "truncated_archive"]),
+        "zeros.html": (b"\x00" * 8192, ["not_text"]),
+        "zeros.txt": (b"\x00" * 8192, ["not_text"]),
+        "nested.html": (b"<html><body>" + b"<div>" * 100_000 + b"<p>" + b"Deep words of a story about the river. " * 20
+                        + b"</p>" + b"</div>" * 100_000 + b"</body></html>", None),
+        "one_line_50mb.html": (None, ["too_large"]),  # written below, 50 MB without a newline
+        "bad_utf16_bom.html": (codecs.BOM_UTF16_LE + "<html><body><p>hi</p>".encode("utf-16-le") + b"\x00\xdc\x00\xd8\x41",
+                               ["decode_error"]),
+        "two_members.txt.gz": (gzip.compress(b"Harbour headline\n\nThe first part of the story about the harbour and its boats. " * 3)
+                               + gzip.compress(b"\nThe second member holds the end of the story about the fishermen. " * 3),
+                               ["articles"]),
+        "junk_after.html.gz": (gzip.compress(STORY) + b"junk that is not gzip", ["truncated_archive"]),
+    }
+    expected = {}
+    for name, (data, reasons) in files.items():
+        if data is None:
+            with open(tmp / name, "wb") as fh:
+                fh.write(b"<p>" + b"x" * (50 * 1024 * 1024))
+        else:
+            (tmp / name).write_bytes(data)
+        expected[name] = reasons
+    return expected
+
+
+def test_held_out_hostile_kinds(tmp_path):
+    """The run completes; every bad file is in the archive (one row, or one per WARC record)
+    with a clear reason; the good pages are those of a run without the bad files."""
+    good, mixed = tmp_path / "good", tmp_path / "mixed"
+    good.mkdir()
+    for name in GOOD:
+        shutil.copy(ROOT / "raw" / name, good / name)
+    shutil.copytree(good, mixed)
+    bad = mixed / "bad"
+    bad.mkdir()
+    expected = held_out_files(bad)
+    page = bad / "page.html"  # a folder named like a page is walked, not read: its pages are inputs
+    page.mkdir()
+    shutil.copy(ROOT / "raw" / GOOD[0], page / "inside.txt")
+    odd = os.path.join(os.fsencode(bad), b"caf\xe9_\xff.html")  # Latin-1 bytes: not UTF-8
+    with open(odd, "wb") as fh:
+        fh.write(_story(4))
+    os.mkfifo(bad / "pipe.html")
+    expected["pipe.html"] = ["unreadable"]
+    archive_serial(mixed, tmp_path / "out", Config(shard_size=4))
+    archive_serial(good, tmp_path / "alone", Config(shard_size=4))
+    got: dict[str, list[tuple[int, str]]] = {}
+    for name in archive.RECORDS:
+        for r in archive.read_dataset(tmp_path / "out", name).to_pylist():
+            got.setdefault(r["source_path"], []).append((r["source_offset"] or 0, r.get("reason") or name, r.get("detail")))
+    for name, reasons in expected.items():
+        rows = sorted(got.pop(f"bad/{name}"))
+        assert all(detail or reason in archive.RECORDS for _, reason, detail in rows), rows  # every reject says why
+        if reasons is None:  # deep nesting: archived or rejected, but a row, never a crash
+            assert len(rows) == 1 and rows[0][1] != "internal_error", rows
+        else:
+            assert [reason for _, reason, _ in rows] == reasons, (name, rows)
+    assert [r[1] for r in got.pop("bad/page.html/inside.txt")] in (["articles"], ["duplicates"])
+    assert [r[1] for r in got.pop("bad/caf\\xe9_\\xff.html")] == ["articles"]
+    texts = {r["source_path"]: r["text"] for r in archive.read_dataset(tmp_path / "out", "articles").to_pylist()}
+    alone = {r["source_path"]: r["text"] for r in archive.read_dataset(tmp_path / "alone", "articles").to_pylist()}
+    assert {k: v for k, v in texts.items() if not k.startswith("bad/")} == alone
+    assert set(got) == set(alone)  # nothing else: the good pages, once each
+    assert "fishermen" in texts["bad/two_members.txt.gz"]  # every gzip member read
+    assert audit.verify(tmp_path / "out", all_records=True).ok
+
+
+def test_a_file_without_read_permission(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("running as root, which reads a file whatever its mode: no file can be unreadable here")
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    shutil.copy(ROOT / "raw" / GOOD[0], raw / GOOD[0])
+    (raw / "locked.txt").write_text("A page nobody may read.\n" * 20)
+    (raw / "locked.txt").chmod(0)
+    archive_serial(raw, tmp_path / "out", Config())
+    (row,) = archive.read_dataset(tmp_path / "out", "rejects").to_pylist()
+    assert row["source_path"] == "locked.txt" and row["reason"] == "unreadable" and "Permission" in row["detail"]
+    assert audit.verify(tmp_path / "out", all_records=True).ok

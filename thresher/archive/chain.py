@@ -249,7 +249,14 @@ def check_chain(out_dir: str | os.PathLike, manifests: list[dict], public_key: s
     head = read_head(out_dir)
     order: list[dict] = list(legacy)
     if chained:
-        if head is None:
+        first_only = len(chained) == 1 and chained[0]["chain"].get("previous") is None
+        if head is None and first_only:
+            # the archive's first publish killed between its manifest and its head: nothing can
+            # have been removed after a run that has no successor; the next run writes the head
+            warnings.append(f"{HEAD} is missing: the first run's publish was interrupted before it wrote the head "
+                            "(the next run writes it)")
+            head = {"run_id": chained[0]["run_id"], "manifest_sha256": hashes[id(chained[0])]}
+        elif head is None:
             errors.append(f"{HEAD} is missing: nothing shows which run is the newest (runs after it may be removed)")
         elif head.get("unreadable"):
             errors.append(f"{HEAD} is not readable JSON")

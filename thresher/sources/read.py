@@ -37,8 +37,9 @@ class RawBytes:
 
 def _read_remote(store: Store, item: RawInput, max_bytes: int) -> RawBytes | Reject:
     """An object's bytes within ``max_bytes``: its size is asked first, so an oversized
-    object is rejected unread. A missing or forbidden object is a reject; other errors (the
-    store unreachable) propagate, so the run fails instead of rejecting pages for good."""
+    object is rejected unread. A missing or forbidden object is an ``unreadable`` reject; a
+    store that fails otherwise (an error 500, a cut connection) makes a ``storage_error``
+    reject, which the next run retries and replaces."""
     path = store.path(item.source_path)
     try:
         info = store.fs.info(path)
@@ -49,6 +50,8 @@ def _read_remote(store: Store, item: RawInput, max_bytes: int) -> RawBytes | Rej
         raw = store.fs.cat_file(path)
     except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
         return Reject("unreadable", f"{type(exc).__name__}: {exc}")
+    except OSError as exc:  # the store failed (a 500, a connection cut): retried by the next run
+        return Reject("storage_error", f"{type(exc).__name__}: {str(exc)[:200]}")
     modified = info.get("LastModified") or info.get("mtime") or info.get("last_modified")
     if isinstance(modified, (int, float)):
         modified = datetime.fromtimestamp(modified, tz=timezone.utc)
@@ -137,19 +140,32 @@ def _not_discovered(stat: os.stat_result, item: RawInput, was: str) -> Reject | 
 
 def content_bytes(item: RawInput, raw: RawBytes, max_bytes: int) -> bytes | Reject:
     """The page's bytes: ``raw.data`` itself, or gunzipped for ``.gz`` inputs, never more
-    than ``max_bytes`` (a gzip bomb is rejected as too large, not expanded)."""
+    than ``max_bytes`` (a gzip bomb is rejected as too large, not expanded).
+
+    A gzip file may hold several members one after the other (``gzip -c part >> page.gz``):
+    their contents are concatenated, as ``gzip -d`` does. Bytes after the last member that
+    are not a gzip member are a ``truncated_archive`` reject, never dropped in silence."""
     if not item.input_format.endswith(".gz"):
         return raw.data
-    try:
-        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        data = d.decompress(raw.data, max_bytes + 1)
-    except zlib.error as exc:
-        return Reject("truncated_archive", f"corrupt gzip data: {exc}")
-    if len(data) > max_bytes:
-        return Reject("too_large", f"more than {max_bytes} bytes once decompressed")
-    if not d.eof:
-        return Reject("truncated_archive", "gzip stream ends before its end marker")
-    return data
+    parts: list[bytes] = []
+    size, rest = 0, raw.data
+    while True:
+        try:
+            d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            data = d.decompress(rest, max_bytes + 1 - size)
+        except zlib.error as exc:
+            if parts:
+                return Reject("truncated_archive", f"{len(rest)} bytes after the gzip data that are not gzip data ({exc})")
+            return Reject("truncated_archive", f"corrupt gzip data: {exc}")
+        parts.append(data)
+        size += len(data)
+        if size > max_bytes:
+            return Reject("too_large", f"more than {max_bytes} bytes once decompressed")
+        if not d.eof:
+            return Reject("truncated_archive", "gzip stream ends before its end marker")
+        rest = d.unused_data
+        if not rest:
+            return b"".join(parts) if len(parts) > 1 else parts[0]
 
 
 @dataclass(frozen=True)

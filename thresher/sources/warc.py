@@ -147,6 +147,8 @@ def iter_records(path: Path | str, max_bytes: int, max_records: int = 1_000_000,
 def _records(fh, size: int, path: str, max_bytes: int, max_records: int, remote: bool, start: int,
              stop: int | None, pages: int) -> Iterator[WarcRecord | tuple[int, Reject]]:
     end = start  # where the last record read ends, so where the next one starts
+    fh.seek(start)
+    gz = fh.read(2) == b"\x1f\x8b"  # a .warc.gz: records are gzip members, which end where they end
     while True:
         fh.seek(start)
         records = ArchiveIterator(fh, no_record_parse=True)  # offsets absolute: it starts at fh.tell()
@@ -169,6 +171,10 @@ def _records(fh, size: int, path: str, max_bytes: int, max_records: int, remote:
                                                              f"({type(exc).__name__}: {str(exc)[:160]}); the others are")
                     log.warning("WARC %s: record at offset %d skipped: %s", path, offset, exc)
                 end = records.get_record_offset() + records.get_record_length()
+                if isinstance(found, WarcRecord) and not gz and not _ends_cleanly(fh, end, size):
+                    found = found.offset, Reject("malformed_warc", f"the record at offset {found.offset} does not end where "
+                                                 f"its Content-Length says (no record boundary at offset {end}): its payload "
+                                                 "is cut or holds what follows it, and is not archived")
                 if found is not None:
                     yield found
                     if isinstance(found, tuple) and found[1].reason == "truncated_archive":
@@ -197,6 +203,20 @@ def _records(fh, size: int, path: str, max_bytes: int, max_records: int, remote:
         # Bytes after the last whole record that warcio did not read as a record: what was
         # lost must be on record. (An uncompressed WARC ends with the final record's CRLFs.)
         yield end, Reject("truncated_archive", f"{size - end} unread bytes after the last complete record (offset {end})")
+
+
+def _ends_cleanly(fh, end: int, size: int) -> bool:
+    """Whether a record of a plain WARC that ends at ``end`` (by its Content-Length) is
+    followed by the CRLF CRLF that closes a record (or the end of the file).
+    warcio only prints a warning when a Content-Length is wrong, and hands out the cut (or
+    overlong) payload; archiving that as a page would be archiving half a page, or two."""
+    pos = fh.tell()
+    try:
+        fh.seek(end)
+        tail = fh.read(4)
+    finally:
+        fh.seek(pos)
+    return end >= size or tail[:4] == b"\r\n\r\n"  # what follows is the next record's to parse (or not)
 
 
 _HTTP = StatusAndHeadersParser(["HTTP/1.0", "HTTP/1.1"], verify=False)
