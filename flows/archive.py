@@ -22,6 +22,7 @@ from thresher import archive, progress, report, run
 from thresher.config import Config
 from thresher.run import RunPlan, ShardJob
 
+from flows.prefect_private import current_task_runner
 from flows.shardpool import ShardPool, compute, compute_all
 
 SHARD_BYTES = Config().shard_bytes
@@ -95,18 +96,30 @@ def clean_all_shards(plan: RunPlan) -> list[dict]:
     futures = {clean_shard.submit(shipped(job)): job for job in plan.jobs}
     shards, done = [], 0
     progress.advance(0, total, "pages")
-    for future in as_completed(list(futures)):
-        job = futures[future]
-        try:
-            shards.append(future.result())
-        except archive.StorageError:  # OUT_DIR cannot be written: the run fails, nothing is published
-            raise
-        except Exception:  # the task's own exception, re-raised by Prefect after its retries
-            shards.append(run.shard_failed(job, traceback.format_exc()))
-        done += job.pages
-        progress.advance(done, total, "pages")
-        update_progress_artifact(artifact, 100.0 * done / total)
+    try:
+        for future in as_completed(list(futures)):
+            job = futures[future]
+            try:
+                shards.append(future.result())
+            except archive.StorageError:  # OUT_DIR cannot be written: the run fails, nothing is published
+                raise
+            except Exception:  # the task's own exception, re-raised by Prefect after its retries
+                shards.append(run.shard_failed(job, traceback.format_exc()))
+            done += job.pages
+            progress.advance(done, total, "pages")
+            update_progress_artifact(artifact, 100.0 * done / total)
+    except BaseException:  # SIGINT, SIGTERM (Prefect's TerminationSignal), a failed write: the run ends
+        stop_local_workers()  # before end_run removes the staging they write into
+        raise
     return shards
+
+
+def stop_local_workers() -> None:
+    """Kill this flow's local shard workers, if it has any (not on Dask: a task already running
+    on a cluster cannot be killed from here; what it stages is cleared by the next run)."""
+    runner = current_task_runner()
+    if isinstance(runner, ShardPool):
+        runner.stop()
 
 
 def task_runner(workers: int | None = None, dask_address: str | None = None):

@@ -20,7 +20,8 @@ import os
 # Modules a shard worker needs (thresher.run.run_shard and what the library imports only
 # when it first parses a page) and the data it loads (flows.preload): imported once in the
 # fork server, inherited by every worker.
-WORKER_PRELOAD = ["thresher.run", "trafilatura", "htmldate", "py3langid", "flows.worker", "flows.preload"]
+# flows.preload first: it binds the fork server to its starter (flows.lifeline) before the rest.
+WORKER_PRELOAD = ["flows.preload", "thresher.run", "trafilatura", "htmldate", "py3langid", "flows.worker"]
 
 
 def start_fork_server():
@@ -29,19 +30,24 @@ def start_fork_server():
     Call it early (``thresher run`` does, before anything else) so the imports happen in the
     background. Python 3.11's fork server puts the working directory first on its import path,
     where a folder named ``flows`` or ``thresher`` would shadow the installed ones:
-    ``PYTHONSAFEPATH`` keeps it out.
+    ``PYTHONSAFEPATH`` keeps it out. The fork server dies with the process that started it
+    (:data:`flows.lifeline.STARTER_ENV` tells it whom to expect as its parent).
     """
     from multiprocessing import forkserver
 
+    from flows.lifeline import STARTER_ENV
+
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(WORKER_PRELOAD)
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
+    extra = {"PYTHONSAFEPATH": "1", STARTER_ENV: str(os.getpid())}
+    before = {name: os.environ.get(name) for name in extra}
+    os.environ.update(extra)
     try:
         forkserver.ensure_running()
     finally:
-        if before is None:
-            os.environ.pop("PYTHONSAFEPATH", None)
-        else:
-            os.environ["PYTHONSAFEPATH"] = before
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
     return ctx

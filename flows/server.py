@@ -62,11 +62,15 @@ class TemporaryServer:
     def launch(self) -> None:
         """Start the server process; does not wait for it (see :meth:`wait_ready`)."""
         self.port = _free_port()
+        # Through flows.lifeline: the server dies with this process even when it is killed
+        # (SIGKILL runs no atexit). In a process group of its own: a Ctrl-C in the terminal
+        # reaches the whole foreground group, and the flow still needs its server to record
+        # the run's end; this process stops it (atexit) when it is done.
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "--app-dir", self.app_dir, "--factory",
-             prefect_private.SERVER_APP, "--host", "127.0.0.1", "--port", str(self.port),
+            [sys.executable, "-P", "-m", "flows.lifeline", str(os.getpid()), "uvicorn", "--app-dir", self.app_dir,
+             "--factory", prefect_private.SERVER_APP, "--host", "127.0.0.1", "--port", str(self.port),
              "--log-level", "error", "--lifespan", "on"],
-            env=self.env,
+            env=self.env, process_group=0,
         )
         atexit.register(self.stop)
 

@@ -41,6 +41,10 @@ from flows.prefect_private import current_task_runner
 from flows.worker import setup as _worker_setup, with_logs as _with_logs
 
 
+class Stopped(RuntimeError):
+    """A shard handed to a pool that was stopped (the run is ending) or never started."""
+
+
 class ShardPool(ThreadPoolTaskRunner):
     """Task runs on ``processes + 1`` threads; :meth:`compute` runs a function in one of
     ``processes`` worker processes, started with the runner and stopped with it."""
@@ -61,6 +65,8 @@ class ShardPool(ThreadPoolTaskRunner):
         return self
 
     def __exit__(self, *exc_info: Any) -> None:
+        if exc_info[0] is not None:  # an interrupt or a failure: no shard is waited for
+            self.stop()
         try:
             super().__exit__(*exc_info)
         finally:
@@ -69,14 +75,32 @@ class ShardPool(ThreadPoolTaskRunner):
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
 
+    def stop(self) -> None:
+        """Kill the workers now, mid-shard, and refuse further shards: the run is ending
+        (SIGINT, SIGTERM, a failed write) and must not wait for, or let anything write after,
+        the shards in flight. Their task runs fail at once with ``BrokenProcessPool``; no new
+        pool replaces this one."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is None or self._owner != os.getpid():
+            return
+        # ProcessPoolExecutor has no public way to end a running call; its worker processes
+        # (a private attribute since Python 3.2, unchanged in 3.11) are killed one by one. The
+        # workers ignore SIGINT, and SIGTERM would let a shard finish its write.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.kill()
+        self.cancel_all()  # Prefect's: the queued shard task runs are cancelled, the running ones end
+        pool.shutdown(wait=True, cancel_futures=True)
+
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(self.processes, mp_context=start_fork_server(), initializer=_worker_setup,
                                    initargs=(os.getcwd(), dict(os.environ)))
 
     @property
     def running_here(self) -> bool:
-        """Whether this is the flow process's started runner (not a copy sent elsewhere)."""
-        return self._pool is not None and self._owner == os.getpid()
+        """Whether this is the runner the flow process started (not a copy sent elsewhere), even
+        once stopped: a shard of a stopped runner must fail, not run in the flow process."""
+        return self._owner == os.getpid()
 
     def compute(self, fn: Callable[[Any], Any], arg: Any) -> Any:
         """``fn(arg)`` in a worker process; the thread waits. The library's log records from
@@ -84,7 +108,7 @@ class ShardPool(ThreadPoolTaskRunner):
         with self._lock:
             pool = self._pool
         if pool is None:
-            raise RuntimeError("the shard pool is not running")
+            raise Stopped("the shard pool is not running (the run is stopping): shard not run")
         try:
             result, records = pool.submit(_with_logs, fn, arg).result()
         except BrokenProcessPool:

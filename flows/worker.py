@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,16 @@ def setup(cwd: str, environ: dict[str, str]) -> None:
     raw and output folders resolve the same way) and its environment as it is now, not as it
     was when the fork server started (credentials, ``AWS_ENDPOINT_URL``, ``FSSPEC_*`` set since;
     fsspec read its configuration from the environment at import, in the fork server, so it
-    reads it again). The library's log records are kept for the flow instead of printed."""
+    reads it again). The library's log records are kept for the flow instead of printed.
+
+    First, the worker binds its life to the fork server's (:mod:`flows.lifeline`: a killed
+    ``thresher run`` leaves no worker writing staging files) and ignores SIGINT: a Ctrl-C in
+    the terminal reaches the whole process group, and stopping the workers is the flow
+    process's decision (:meth:`flows.shardpool.ShardPool.stop`), not a traceback per worker."""
+    from flows.lifeline import bind_worker
+
+    bind_worker()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.chdir(cwd)
     if environ != os.environ:
         os.environ.clear()

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 EXIT_BUSY = 75  # sysexits.h EX_TEMPFAIL: "try again later", what a cron wrapper can act on
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a command stopped by Ctrl-C
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -44,7 +45,8 @@ def checked_locations(raw_dir: str, out_dir: str) -> tuple[str, str]:
 
 def guarded(start: Callable[[], dict]) -> dict:
     """Run the archive flow; the errors an operator acts on as one line and an exit code:
-    2 for a usage error found by the run itself, 75 for a busy archive, 1 for a failed write."""
+    2 for a usage error found by the run itself, 75 for a busy archive, 1 for a failed write, 130
+    for an interrupt."""
     from thresher.archive import ArchiveBusy, StorageError
     from thresher.preflight import UsageError
 
@@ -56,3 +58,6 @@ def guarded(start: Callable[[], dict]) -> dict:
         raise _fail(str(exc), EXIT_BUSY) from None
     except StorageError as exc:
         raise _fail(f"{exc}. Nothing of this run was published; free some room (or fix the store) and run again.", 1) from None
+    except KeyboardInterrupt:  # SIGINT; its workers were stopped on the way out (flows/archive.py)
+        raise _fail("interrupted: the run stopped; unless it had written its manifest, nothing of it was published "
+                    "and the next run archives its inputs", EXIT_INTERRUPTED) from None
