@@ -53,7 +53,7 @@ def clean_shard(job: ShardJob) -> dict:
     """One shard, computed in a worker process of the flow's :class:`~flows.shardpool.ShardPool`
     (or here, on Dask); the archive's memory (what to skip) is read in the worker, once per
     process, from the published runs the job names: it is too big to send with every task."""
-    return compute(run.run_shard, job)
+    return compute(run.run_shard, job, watched=True)  # a worker that dies: see ShardPool.compute
 
 
 @task(name="finish-run", cache_policy=NO_CACHE)

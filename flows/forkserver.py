@@ -21,6 +21,9 @@ import os
 # when it first parses a page) and the data it loads (flows.preload): imported once in the
 # fork server, inherited by every worker.
 # flows.preload first: it binds the fork server to its starter (flows.lifeline) before the rest.
+# Also the fault-injection point of the tests: a module appended here before the fork server
+# starts is imported by it, so every worker runs with it (tests/crash_hook.py makes chosen
+# inputs kill their worker); thresher itself never appends anything.
 WORKER_PRELOAD = ["flows.preload", "thresher.run", "trafilatura", "htmldate", "py3langid", "flows.worker"]
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
@@ -38,7 +39,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from flows.forkserver import start_fork_server
 from flows.prefect_private import current_task_runner
-from flows.worker import setup as _worker_setup, with_logs as _with_logs
+from flows.worker import setup as _worker_setup, watched as _watched, with_logs as _with_logs
 
 
 class Stopped(RuntimeError):
@@ -55,6 +56,7 @@ class ShardPool(ThreadPoolTaskRunner):
         self._pool: ProcessPoolExecutor | None = None
         self._owner = 0  # the process that started the pool: a copy elsewhere has none
         self._lock = threading.Lock()
+        self._isolating: set = set()  # the fresh processes of _isolated, killed by stop()
 
     def duplicate(self) -> "ShardPool":
         return type(self)(self.processes)
@@ -87,7 +89,9 @@ class ShardPool(ThreadPoolTaskRunner):
         # ProcessPoolExecutor has no public way to end a running call; its worker processes
         # (a private attribute since Python 3.2, unchanged in 3.11) are killed one by one. The
         # workers ignore SIGINT, and SIGTERM would let a shard finish its write.
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        with self._lock:
+            fresh = list(self._isolating)
+        for process in [*(getattr(pool, "_processes", None) or {}).values(), *fresh]:
             process.kill()
         self.cancel_all()  # Prefect's: the queued shard task runs are cancelled, the running ones end
         pool.shutdown(wait=True, cancel_futures=True)
@@ -102,9 +106,14 @@ class ShardPool(ThreadPoolTaskRunner):
         once stopped: a shard of a stopped runner must fail, not run in the flow process."""
         return self._owner == os.getpid()
 
-    def compute(self, fn: Callable[[Any], Any], arg: Any) -> Any:
+    def compute(self, fn: Callable[..., Any], arg: Any, watched: bool = False) -> Any:
         """``fn(arg)`` in a worker process; the thread waits. The library's log records from
-        the worker are logged here, under the calling task run."""
+        the worker are logged here, under the calling task run.
+
+        When the worker dies (a crash, the kernel's OOM killer, or a neighbour's death that
+        broke the pool) and ``watched`` is set, the work is done again in a fresh process that
+        reports which input it is on (:meth:`_isolated`): ``fn`` then takes ``(arg, on_input,
+        poisoned)`` (:func:`thresher.run.run_shard`)."""
         with self._lock:
             pool = self._pool
         if pool is None:
@@ -113,10 +122,52 @@ class ShardPool(ThreadPoolTaskRunner):
             result, records = pool.submit(_with_logs, fn, arg).result()
         except BrokenProcessPool:
             self._replace(pool)
-            raise
+            if not watched:
+                raise
+            result, records = self._isolated(fn, arg)
         for level, name, message in records:
             logging.getLogger(name).log(level, "%s", message)
         return result
+
+    def _isolated(self, fn: Callable[..., Any], arg: Any) -> tuple[Any, list]:
+        """``fn(arg, on_input, poisoned)`` in fresh processes, one after the other, until one
+        finishes: each input a process dies on is added to ``poisoned`` as a ``worker_crashed``
+        reject (with its exit code or signal), so that only the poison inputs are rejected and
+        every other input gets its normal row. A process that dies before its first input, or
+        on an input already poisoned twice, fails the shard (the task's retry, then
+        ``internal_error`` rejects)."""
+        ctx = start_fork_server()
+        poisoned: dict[int, tuple[str, str, bool]] = {}
+        while True:
+            current = ctx.Value("q", -1, lock=False)
+            receive, send = ctx.Pipe(duplex=False)
+            process = ctx.Process(target=_watched, args=(fn, arg, poisoned, current, send, os.getcwd(), dict(os.environ)),
+                                  daemon=True)
+            with self._lock:
+                if self._pool is None and self._owner:
+                    raise Stopped("the shard pool is not running (the run is stopping): shard not run")
+                process.start()
+                self._isolating.add(process)
+            send.close()
+            try:
+                status, payload = receive.recv()
+            except EOFError:  # it died without a word
+                process.join()
+                index, code = current.value, process.exitcode
+                if index < 0 or (index in poisoned and not poisoned[index][2]):
+                    raise BrokenProcessPool(f"a fresh worker for this shard died too ({_death(code)}), "
+                                            f"{'before its first input' if index < 0 else 'on an input already rejected'}")
+                poisoned[index] = ("worker_crashed", f"a fresh worker process that ran the shard again died on "
+                                                     f"this input ({_death(code)})", index not in poisoned)
+                continue
+            finally:
+                receive.close()
+                process.join()
+                with self._lock:
+                    self._isolating.discard(process)
+            if status == "error":
+                raise payload
+            return payload
 
     def _replace(self, broken: ProcessPoolExecutor) -> None:
         """A new pool for the shards still to come (once, whichever shard noticed first)."""
@@ -127,12 +178,23 @@ class ShardPool(ThreadPoolTaskRunner):
         broken.shutdown(wait=False, cancel_futures=True)
 
 
-def compute(fn: Callable[[Any], Any], arg: Any) -> Any:
+def _death(code: int | None) -> str:
+    """How a process ended, in an operator's words."""
+    if code is not None and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def compute(fn: Callable[..., Any], arg: Any, watched: bool = False) -> Any:
     """``fn(arg)`` on the flow's :class:`ShardPool` when the calling task run is one of its
-    threads, else here (a Dask worker, a test on another task runner)."""
+    threads, else here (a Dask worker, a test on another task runner). ``watched``: see
+    :meth:`ShardPool.compute`."""
     runner = current_task_runner()
     if isinstance(runner, ShardPool) and runner.running_here:
-        return runner.compute(fn, arg)
+        return runner.compute(fn, arg, watched)
     return fn(arg)
 
 

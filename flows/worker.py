@@ -64,3 +64,25 @@ def with_logs(fn: Callable[[Any], Any], arg: Any) -> tuple[Any, list[tuple[int, 
         return fn(arg), list(_records)
     finally:
         _records.clear()
+
+
+def watched(fn: Callable[..., Any], arg: Any, poisoned: dict, current: Any, conn: Any, cwd: str,
+            environ: dict[str, str]) -> None:
+    """A fresh process's life for one shard whose worker died: ``fn(arg, on_input, poisoned)``,
+    with the index of the input it is on kept in ``current`` (shared memory the supervisor
+    reads once this process is dead), and ``("ok", (result, log records))`` or ``("error",
+    exception)`` sent back on ``conn``. A crash sends nothing: the supervisor sees the pipe close."""
+    setup(cwd, environ)
+
+    def on_input(index: int) -> None:
+        current.value = index
+
+    try:
+        outcome = ("ok", with_logs(lambda a: fn(a, on_input, poisoned), arg))
+    except Exception as exc:  # the supervisor re-raises it in the task run, as the pool would
+        outcome = ("error", exc)
+    try:
+        conn.send(outcome)
+    except Exception as exc:  # an exception that does not pickle: its text
+        conn.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}; {outcome[1]!r}"[:2000])))
+    conn.close()

@@ -21,6 +21,22 @@ def _die(_: object) -> None:
     os._exit(3)  # what the OOM killer or a crash in a C library looks like to the pool
 
 
+def _shard(items: list[str], on_input=None, poisoned=None) -> list[str]:
+    """A shard as :func:`thresher.run.run_shard` takes it: each input announced, the poisoned
+    ones given their reject, and a worker that dies on every input named "die..."."""
+    out = []
+    for i, item in enumerate(items):
+        if on_input:
+            on_input(i)
+        if poisoned and i in poisoned:
+            out.append(f"{poisoned[i][0]}: {poisoned[i][1]}")
+        elif item.startswith("die"):
+            os._exit(7)
+        else:
+            out.append(item)
+    return out
+
+
 def _warn(what: str) -> str:
     logging.getLogger("thresher.sources").warning("ignoring unreadable sidecar %s", what)
     return what
@@ -73,6 +89,16 @@ def test_a_dead_worker_fails_its_shard_and_the_next_shards_get_a_new_pool():
             pool.compute(_die, None)
         after = pool.compute(_pid, None)  # the shard's Prefect retry lands here
         assert after not in before
+
+
+def test_a_shard_whose_worker_dies_is_run_again_in_fresh_processes_and_only_its_poison_inputs_fail():
+    from flows.shardpool import ShardPool
+
+    with ShardPool(2) as pool:
+        got = pool.compute(_shard, ["a", "die", "b", "die too", "c"], watched=True)
+        assert pool.compute(_shard, ["d"]) == ["d"]  # the pool itself was replaced
+    crashed = "worker_crashed: a fresh worker process that ran the shard again died on this input (exit code 7)"
+    assert got == ["a", crashed, "b", crashed, "c"]
 
 
 def test_the_library_logs_of_a_worker_are_logged_in_the_flow_process(caplog):

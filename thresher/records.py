@@ -26,14 +26,15 @@ REJECT_REASONS: dict[str, str] = {
     "not_html": "a WARC record whose payload is not an HTML page (an image, a PDF, JSON…)",
     "malformed_warc": "a WARC file, or one record of it, does not parse; the records before it, and after it when the next one can be found, are archived",
     "internal_error": "a bug in thresher while processing the page (traceback in the log); retried by the next run",
-    "timeout": "processing the input took longer than the configured input_timeout, or its worker process died on it; retried by the next run",
+    "timeout": "processing the input took longer than the configured page_timeout; retried by the next run",
+    "worker_crashed": "the worker process died while processing this input (a crash in a C library, killed for memory; the detail gives its exit code or signal), in a fresh process that ran its shard again, input by input; retried by the next run",
     "storage_error": "the input could not be read from its store for a reason that may pass (a store error, a network failure); retried by the next run",
     "changed_since_discovery": "the path was replaced by another file, or became a link, FIFO or folder between discovery and reading (never followed or read); retried by the next run",
 }
 # Rejects that say nothing about the input itself: the next run processes the input again and
 # its new row replaces the reject (the run's manifest lists what it replaces), so an input
 # stays in exactly one row.
-RETRYABLE = frozenset({"internal_error", "timeout", "storage_error", "changed_since_discovery"})
+RETRYABLE = frozenset({"internal_error", "timeout", "storage_error", "changed_since_discovery", "worker_crashed"})
 
 
 @dataclass(frozen=True)

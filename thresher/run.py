@@ -36,6 +36,7 @@ from thresher.archive.lock import Lock
 from thresher.archive.chain import signing_key_from_env
 from thresher.config import Config
 from thresher.provenance import RunContext, new_run
+from thresher.records import Reject
 from thresher.sources import WorkUnit
 
 log = logging.getLogger(__name__)
@@ -120,11 +121,18 @@ def _replaced_by(units: list[WorkUnit], retry: dict[str, tuple[tuple[str, str], 
     return tuple(pair for u in units if u.counts_file for pair in retry.get(clean.printable_path(u.item.source_path), ()))
 
 
-def run_shard(job: ShardJob) -> dict:
+def run_shard(job: ShardJob, on_input: Callable[[int], None] | None = None,
+              poisoned: dict[int, tuple[str, str, bool]] | None = None) -> dict:
     """Clean and stage one shard; its summary for the manifest. Top-level, so that process
-    pools can pickle it; the archive's memory is read here, once per process and run."""
+    pools can pickle it; the archive's memory is read here, once per process and run.
+
+    For a shard whose worker died (see :meth:`flows.shardpool.ShardPool.compute`): ``on_input(i)``
+    is called as input ``i`` starts, so a supervising process knows which input killed it, and
+    ``poisoned`` maps those inputs to ``(reason, detail, read its bytes?)``: their reject, given
+    without processing them again."""
     known, snapshots = archive.memory_at(job.out_dir, job.runs)
-    result = clean.clean_shard(job.raw_dir, job.units, job.ctx, known, snapshots)
+    marks = {i: (Reject(reason, detail), read) for i, (reason, detail, read) in (poisoned or {}).items()}
+    result = clean.clean_shard(job.raw_dir, job.units, job.ctx, known, snapshots, on_input=on_input, poisoned=marks)
     return _stage(job, result)
 
 
