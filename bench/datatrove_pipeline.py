@@ -95,8 +95,10 @@ class PageFolderReader(BaseDiskReader):
         with self.data_folder.open(filepath, "rb") as f:
             data = f.read()
         with self.track_time():
-            document = self.get_document_from_dict({"text": data.decode("utf-8", errors="replace"), "id": filepath},
-                                                   filepath, 0)
+            # url and date as datatrove's WarcReader gives them, so that one Parquet file can hold
+            # documents of both readers (its writer keeps the first document's schema)
+            document = self.get_document_from_dict({"text": data.decode("utf-8", errors="replace"), "id": filepath,
+                                                    "url": "", "date": ""}, filepath, 0)
         if document:
             yield document
 
