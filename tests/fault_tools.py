@@ -100,3 +100,17 @@ def rows(out) -> dict[str, tuple[str, str, str | None]]:
         for r in archive.read_dataset(out, name).to_pylist():
             found[r["source_path"]] = (name, r["doc_id"], r.get("text") or r.get("reason"))
     return found
+
+
+def fail_on(monkeypatch, module, name, paths):
+    """``module.name`` raises for inputs whose source_path is in ``paths``."""
+    real = getattr(module, name)
+
+    def failing(*args, **kwargs):
+        where = next((a for a in args if hasattr(a, "source_path") or hasattr(a, "item")), None)
+        path = getattr(where, "source_path", None) or getattr(getattr(where, "item", None), "source_path", None)
+        if path in paths:
+            raise RuntimeError(f"injected fault on {path}")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, failing)

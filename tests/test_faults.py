@@ -25,7 +25,7 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 from conftest import run_local
-from fault_tools import assert_clean_archive, assert_one_row_per_input, make_corpus, rows
+from fault_tools import assert_clean_archive, assert_one_row_per_input, fail_on, make_corpus, rows
 from thresher import archive, audit, clean, sources
 
 RUNNER = Path(__file__).with_name("fault_runner.py")
@@ -211,19 +211,6 @@ def test_a_disk_that_fills_up_at_each_write(reference, tmp_path, step):
 # -- (d) exceptions in random inputs ---------------------------------------------------------
 
 
-def _fail_on(monkeypatch, module, name, paths):
-    real = getattr(module, name)
-
-    def failing(*args, **kwargs):
-        where = next((a for a in args if hasattr(a, "source_path") or hasattr(a, "item")), None)
-        path = getattr(where, "source_path", None) or getattr(getattr(where, "item", None), "source_path", None)
-        if path in paths:
-            raise RuntimeError(f"injected fault on {path}")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, failing)
-
-
 @pytest.mark.parametrize("seed", [7, 8])
 def test_exceptions_in_random_inputs(reference, tmp_path, monkeypatch, seed):
     raw, expected, _ = reference
@@ -231,7 +218,7 @@ def test_exceptions_in_random_inputs(reference, tmp_path, monkeypatch, seed):
     inputs = sorted(i.source_path for i in sources.discover(raw))
     bad = {site: set(rng.sample(inputs, 2)) for site in ("read_pages", "extract_page", "article_row")}
     for site, paths in bad.items():
-        _fail_on(monkeypatch, clean, site, paths)
+        fail_on(monkeypatch, clean, site, paths)
     out = tmp_path / "out"
     manifest = run_local(raw, out, shard_size=5)
     assert not manifest["shard_errors"]

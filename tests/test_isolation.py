@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from conftest import run_local
-from fault_tools import assert_clean_archive, make_corpus, rows
+from fault_tools import assert_clean_archive, fail_on, make_corpus, rows
 from thresher import archive, clean, sources
 from thresher.config import Config
 from thresher.provenance import new_run
@@ -22,20 +22,6 @@ def reference(tmp_path_factory):
     return raw, rows(base / "out")
 
 
-def _fail_on(monkeypatch, module, name, paths):
-    """``module.name`` raises for inputs whose source_path is in ``paths``."""
-    real = getattr(module, name)
-
-    def failing(*args, **kwargs):
-        where = next((a for a in args if hasattr(a, "source_path") or hasattr(a, "item")), None)
-        path = getattr(where, "source_path", None) or getattr(getattr(where, "item", None), "source_path", None)
-        if path in paths:
-            raise RuntimeError(f"injected fault on {path}")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(module, name, failing)
-
-
 @pytest.mark.parametrize("where", ["read", "row"])
 def test_an_exception_in_one_input_rejects_that_input_only(reference, tmp_path, monkeypatch, where):
     """Before, an exception while reading an input failed its whole shard: every input of it,
@@ -43,9 +29,9 @@ def test_an_exception_in_one_input_rejects_that_input_only(reference, tmp_path, 
     raw, expected = reference
     bad = {"page_003.txt", "002_c3bde9851478618a.txt"}
     if where == "read":
-        _fail_on(monkeypatch, clean, "read_pages", bad)
+        fail_on(monkeypatch, clean, "read_pages", bad)
     else:
-        _fail_on(monkeypatch, clean, "article_row", bad)
+        fail_on(monkeypatch, clean, "article_row", bad)
     manifest = run_local(raw, tmp_path / "out", shard_size=5)
     got = rows(tmp_path / "out")
     assert {p for p, r in got.items() if r[0] == "rejects" and r[2] == "internal_error"} == bad
@@ -101,7 +87,7 @@ def test_an_internal_error_is_retried_and_replaced_by_the_next_run(reference, tm
     """Before, the next run neither skipped nor replaced it: the input ended in two rows."""
     raw, expected = reference
     out = tmp_path / "out"
-    _fail_on(monkeypatch, clean, "article_row", {"page_005.txt"})
+    fail_on(monkeypatch, clean, "article_row", {"page_005.txt"})
     first = run_local(raw, out, shard_size=5)
     assert rows(out)["page_005.txt"][2] == "internal_error"
     second = run_local(raw, out, shard_size=5)  # the bug still there: retried, a new reject replaces the old
