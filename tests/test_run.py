@@ -157,20 +157,22 @@ def test_a_crashing_page_becomes_an_internal_error_reject(corpus, monkeypatch):
     assert "bug in a rule" in rejects[0]["detail"] or any("bug in a rule" in r["detail"] for r in rejects)
 
 
-def test_the_run_wide_steps_read_shards_in_shard_order_whatever_order_they_finished(tmp_path):
-    """The flow hands shard summaries over as the shards end; dedup must see the same rows in
-    the same order as the serial runner, or a pair at the threshold's edge is decided apart."""
-    import pyarrow as pa
+def test_the_run_wide_steps_see_shards_in_shard_order_whatever_order_they_finished(tmp_path, monkeypatch):
+    """The flow hands shard summaries over as the shards end; dedup and stories must see the
+    same rows in the same order as the serial runner, or a pair at the threshold's edge is
+    decided apart."""
+    from thresher import run
 
-    from thresher.archive import commit
-    from thresher.storage import Store
+    seen = {}
+    for step in ("deduplicate", "decide_stories"):
+        real = getattr(archive, step)
 
-    out = Store(str(tmp_path))
-    schema = pa.schema([("doc_id", pa.string())])
-    shards = []
-    for shard in range(3):
-        out.write_parquet(pa.table({"doc_id": [f"s{shard}-a", f"s{shard}-b"]}, schema=schema), f"st/{shard}.parquet")
-        shards.append({"shard": shard, "written": [{"dataset": "signatures", "staged": f"st/{shard}.parquet"}]})
-    in_order = commit._staged(out, shards, "signatures", schema).column("doc_id").to_pylist()
-    as_finished = commit._staged(out, [shards[2], shards[0], shards[1]], "signatures", schema)
-    assert as_finished.column("doc_id").to_pylist() == in_order == ["s0-a", "s0-b", "s1-a", "s1-b", "s2-a", "s2-b"]
+        def spy(out_dir, run_id, shards, _real=real, _step=step):
+            seen[_step] = [s["shard"] for s in shards]
+            return _real(out_dir, run_id, shards)
+
+        monkeypatch.setattr(archive, step, spy)
+    as_finished = lambda fn, jobs: list(map(fn, jobs))[::-1]  # noqa: E731 - the last shard ends first
+    run.archive_serial(ROOT / "raw", tmp_path / "out", Config(shard_size=1), mapper=as_finished)
+    assert len(seen["deduplicate"]) > 1
+    assert seen["deduplicate"] == seen["decide_stories"] == sorted(seen["deduplicate"])

@@ -155,11 +155,13 @@ def finish_run(plan: RunPlan, shards: list[dict]) -> dict:
     """Dedup the run against the archive, place its articles in stories, publish it; return
     the manifest. The lock is checked just before the manifest is written and released once it is."""
     archive.forget_memory()  # this process's copy, if shards ran here: not kept past the run
+    # in shard order, whatever order they finished in (the flow hands them over as they end):
+    # dedup pairs each LSH bucket with its first row, so the rows' order must be the inputs'
+    shards = sorted(shards, key=lambda s: s["shard"])
     log.info("dedup: %s", archive.deduplicate(plan.out_dir, plan.ctx.run_id, shards))
     stories = archive.decide_stories(plan.out_dir, plan.ctx.run_id, shards)
     log.info("stories: %s", {k: v for k, v in stories.items() if k != "largest"})
     finished = datetime.now(timezone.utc).isoformat()
-    shards = sorted(shards, key=lambda s: s["shard"])
     manifest = archive.publish(plan.out_dir, plan.ctx, plan.raw_dir, plan.files, shards, finished, plan.recovered,
                                commit_check=plan.lock.check if plan.lock else None, signing_key=signing_key_from_env(),
                                story_counts=stories)

@@ -113,9 +113,8 @@ def discard(out_dir: str | os.PathLike, run_id: str) -> None:
 
 
 def _staged(out: Store, shards: list[dict], name: str, schema: pa.Schema) -> pa.Table:
-    """One staged dataset of the run, as one table, in shard order whatever order the shards
-    finished in (dedup pairs each LSH bucket with its first row: order must be the inputs')."""
-    files = [f["staged"] for s in sorted(shards, key=lambda s: s["shard"]) for f in s["written"] if f["dataset"] == name]
+    """One staged dataset of the run: the files its shard summaries name, as one table."""
+    files = [f["staged"] for s in shards for f in s["written"] if f["dataset"] == name]
     return pa.concat_tables(out.read_parquet(f, schema=schema) for f in files) if files else schema.empty_table()
 
 
